@@ -1,0 +1,25 @@
+// `sensornet`: one command-line program, one subcommand per job. Each subcommand module is a thin
+// layer over a library and is loaded only when used, so the technician's tools do not load the
+// gateway's dependencies and vice versa.
+import { Command, CommanderError } from "commander";
+import { UsageError } from "./usage-error.ts";
+
+const program = new Command("sensornet")
+  .description("OpenHerz Sensornet: LoRaWAN climate and bicycle-count nodes, gateway and tools")
+  .version(process.env.npm_package_version ?? "0.1.0")
+  .showHelpAfterError("(run with --help for usage)")
+  .exitOverride();
+
+const { registerDecode } = await import("./decode.ts");
+registerDecode(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) process.exit(err.exitCode);
+  if (err instanceof UsageError) {
+    console.error(`sensornet: ${err.message}`);
+    process.exit(2);
+  }
+  throw err;
+}
