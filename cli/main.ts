@@ -12,11 +12,14 @@ const program = new Command("sensornet")
 
 const { registerDecode } = await import("./decode.ts");
 registerDecode(program);
+const { registerDevices } = await import("./devices.ts");
+registerDevices(program);
 
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
-  if (err instanceof CommanderError) process.exit(err.exitCode);
+  // Commander has already printed its message; help and --version exit 0, usage mistakes exit 2.
+  if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : 2);
   if (err instanceof UsageError) {
     console.error(`sensornet: ${err.message}`);
     process.exit(2);

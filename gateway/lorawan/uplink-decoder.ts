@@ -1,0 +1,245 @@
+// LoRaWAN 1.0.x data uplinks: header checks, device lookup, dedup, 32-bit FCnt by MIC, replay and gap policy,
+// decryption. Never throws for bad input and does no I/O; it does NOT advance the FCnt state: the caller
+// commits `fcnt32` in the journal transaction that stores the frame's observations. Policy: ./README.md.
+import type { RadioFrame } from "../types.ts";
+import { DedupCache, dedupKey, type FirstReception } from "./dedup.ts";
+import { classifyFcnt, fcnt32Candidates, fcntMsbBytes } from "./fcnt.ts";
+import { type LoraPacket, loraPacket } from "./lora-packet.ts";
+import type { Device, Registry } from "./registry.ts";
+
+/** Why a frame was not accepted; each is its own counter (metric label). */
+export type LorawanDropReason =
+  /** Too short or too long, FOpts overrunning the frame, or lora-packet could not parse it. */
+  | "lorawan_malformed"
+  /** Join request/accept, rejoin, downlink or proprietary frame. */
+  | "lorawan_not_uplink"
+  /** MHDR major version other than 0 (LoRaWAN R1). */
+  | "lorawan_version"
+  /** No registered device has this DevAddr (often a neighbouring network's node: expect some). */
+  | "lorawan_unknown_devaddr"
+  /** The MIC verifies with none of the candidate 32-bit counters. */
+  | "lorawan_bad_mic"
+  /** Authentic, but its 32-bit FCnt is not above the device's last accepted one. */
+  | "lorawan_replay"
+  /** Authentic and fresh, but MAC commands only (no FPort, or FPort 0): no application payload. */
+  | "lorawan_no_fport"
+  /** The same frame (same bytes) was already accepted within the dedup window. */
+  | "lorawan_duplicate";
+
+export const LORAWAN_DROP_REASONS: readonly LorawanDropReason[] = [
+  "lorawan_malformed",
+  "lorawan_not_uplink",
+  "lorawan_version",
+  "lorawan_unknown_devaddr",
+  "lorawan_bad_mic",
+  "lorawan_replay",
+  "lorawan_no_fport",
+  "lorawan_duplicate",
+];
+
+/** An authentic, fresh data uplink with its decrypted application payload. */
+export interface AcceptedUplink {
+  devEui: string;
+  /** 8 upper-case hex digits, most significant byte first. */
+  devAddr: string;
+  /** The reconstructed 32-bit FCntUp: the caller persists it with the frame's observations. */
+  fcnt32: number;
+  /** 1 … 255. */
+  fport: number;
+  /** Decrypted FRMPayload (may be empty). */
+  payload: Uint8Array;
+  /** Confirmed Data Up (the gateway does not send the ACK downlink). */
+  confirmed: boolean;
+  adr: boolean;
+  /** 'first': no previous state; 'next': within MAX_FCNT_GAP; 'gap': beyond it, count 'fcnt_gap'. */
+  fcntStatus: "first" | "next" | "gap";
+  /** Frames missing between the last accepted counter and this one (0 for 'first'). */
+  missed: number;
+  frame: RadioFrame;
+}
+
+export interface UplinkDrop {
+  ok: false;
+  reason: LorawanDropReason;
+  /** One line for the log: DevAddr, counters, never a key. */
+  detail: string;
+  /** Set once the device is known. */
+  devEui?: string;
+  /** Set once the MIC has verified ('lorawan_replay', 'lorawan_no_fport'). */
+  fcnt32?: number;
+  /** 'lorawan_duplicate': the first reception, so this one's radio metadata can be attached to it. */
+  firstReception?: FirstReception<RadioFrame>;
+}
+
+export type UplinkDecodeResult = { ok: true; accepted: AcceptedUplink } | UplinkDrop;
+
+export interface UplinkDecoderOptions {
+  /** The current registry; called per frame, so a reloaded registry takes effect at once. */
+  registry: () => Registry;
+  /** The device's last accepted (committed) 32-bit FCntUp, or undefined when there is none. */
+  lastFcnt: (devEui: string) => number | undefined;
+  /** Shared dedup cache (default: a new one with default bounds). */
+  dedup?: DedupCache<RadioFrame>;
+}
+
+export interface UplinkDecoder {
+  decode(frame: RadioFrame): UplinkDecodeResult;
+}
+
+const MTYPE_NAMES = [
+  "join request",
+  "join accept",
+  "unconfirmed data up",
+  "unconfirmed data down",
+  "confirmed data up",
+  "confirmed data down",
+  "rejoin request",
+  "proprietary",
+] as const;
+const MTYPE_UNCONFIRMED_UP = 2;
+const MTYPE_CONFIRMED_UP = 4;
+/** MHDR(1) + DevAddr(4) + FCtrl(1) + FCnt(2) + MIC(4). */
+const MIN_DATA_FRAME = 12;
+/** Largest LoRa PHY payload. */
+const MAX_PHY_PAYLOAD = 255;
+
+interface SessionKeys {
+  nwkSKey: Buffer;
+  appSKey: Buffer;
+}
+
+export function createUplinkDecoder(options: UplinkDecoderOptions): UplinkDecoder {
+  const dedup = options.dedup ?? new DedupCache<RadioFrame>();
+  // Keyed by the (frozen) device object: a reloaded registry brings new objects, so new keys take effect.
+  const keyCache = new WeakMap<Device, SessionKeys>();
+  const keysOf = (device: Device): SessionKeys => {
+    let keys = keyCache.get(device);
+    if (keys === undefined) {
+      keys = { nwkSKey: Buffer.from(device.nwkSKey, "hex"), appSKey: Buffer.from(device.appSKey, "hex") };
+      keyCache.set(device, keys);
+    }
+    return keys;
+  };
+
+  const decode = (frame: RadioFrame): UplinkDecodeResult => {
+    const bytes = frame.phyPayload;
+    if (!(bytes instanceof Uint8Array) || bytes.length === 0) return drop("lorawan_malformed", "empty frame");
+    if (bytes.length > MAX_PHY_PAYLOAD) {
+      return drop("lorawan_malformed", `${bytes.length} bytes, more than a LoRa frame can carry`);
+    }
+    const mhdr = bytes[0]!;
+    const mtype = mhdr >>> 5;
+    if (mtype !== MTYPE_UNCONFIRMED_UP && mtype !== MTYPE_CONFIRMED_UP) {
+      return drop("lorawan_not_uplink", MTYPE_NAMES[mtype]!);
+    }
+    if ((mhdr & 0x03) !== 0) return drop("lorawan_version", `MHDR major version ${mhdr & 0x03}`);
+    if (bytes.length < MIN_DATA_FRAME) {
+      return drop("lorawan_malformed", `${bytes.length} bytes, a data frame has at least ${MIN_DATA_FRAME}`);
+    }
+    const fctrl = bytes[5]!;
+    const fhdrEnd = 8 + (fctrl & 0x0f);
+    const micStart = bytes.length - 4;
+    if (fhdrEnd > micStart) return drop("lorawan_malformed", `FOptsLen ${fctrl & 0x0f} overruns the frame`);
+    const devAddr = hex([bytes[4]!, bytes[3]!, bytes[2]!, bytes[1]!]);
+    const fcnt16 = bytes[6]! | (bytes[7]! << 8);
+    const fport = micStart > fhdrEnd ? bytes[fhdrEnd]! : undefined;
+    const where = `DevAddr ${devAddr} FCnt16 ${fcnt16}`;
+
+    const device = options.registry().byDevAddr(devAddr);
+    if (device === undefined) return drop("lorawan_unknown_devaddr", where);
+    const devEui = device.devEui;
+
+    const key = dedupKey(devAddr, fcnt16, bytes.subarray(micStart));
+    const firstReception = dedup.lookup(key, bytes);
+    if (firstReception !== undefined) {
+      return drop(
+        "lorawan_duplicate",
+        `${where}, first received ${Math.round(firstReception.ageMs)} ms earlier`,
+        { devEui, firstReception },
+      );
+    }
+
+    let packet: LoraPacket;
+    try {
+      packet = loraPacket.fromWire(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    } catch (err) {
+      return drop("lorawan_malformed", `${where}: ${(err as Error).message}`, { devEui });
+    }
+
+    const keys = keysOf(device);
+    const last = options.lastFcnt(devEui);
+    const candidates = fcnt32Candidates(last, fcnt16);
+    let fcnt32: number | undefined;
+    try {
+      fcnt32 = candidates.find((c) => loraPacket.verifyMIC(packet, keys.nwkSKey, undefined, fcntMsbBytes(c)));
+    } catch (err) {
+      return drop("lorawan_malformed", `${where}: ${(err as Error).message}`, { devEui });
+    }
+    if (fcnt32 === undefined) {
+      return drop(
+        "lorawan_bad_mic",
+        `${where}: MIC verifies with none of ${candidates.length} candidate counters`,
+        { devEui },
+      );
+    }
+
+    const verdict = classifyFcnt(last, fcnt32);
+    if (verdict.kind === "replay") {
+      return drop("lorawan_replay", `${where}: FCnt ${fcnt32} not above last accepted ${verdict.last}`, {
+        devEui,
+        fcnt32,
+      });
+    }
+    // Authentic and fresh from here on: later copies of these bytes are duplicates, not replays.
+    dedup.remember(key, bytes, frame);
+
+    if (fport === undefined || fport === 0) {
+      const what = fport === undefined ? "no FPort" : "FPort 0 (MAC commands)";
+      return drop("lorawan_no_fport", `${where}: ${what}`, { devEui, fcnt32 });
+    }
+
+    let payload: Uint8Array;
+    try {
+      payload =
+        micStart > fhdrEnd + 1
+          ? new Uint8Array(loraPacket.decrypt(packet, keys.appSKey, keys.nwkSKey, fcntMsbBytes(fcnt32)))
+          : new Uint8Array(0);
+    } catch (err) {
+      return drop("lorawan_malformed", `${where}: ${(err as Error).message}`, { devEui, fcnt32 });
+    }
+
+    return {
+      ok: true,
+      accepted: {
+        devEui,
+        devAddr,
+        fcnt32,
+        fport,
+        payload,
+        confirmed: mtype === MTYPE_CONFIRMED_UP,
+        adr: (fctrl & 0x80) !== 0,
+        fcntStatus: verdict.kind,
+        missed: verdict.kind === "first" ? 0 : verdict.missed,
+        frame,
+      },
+    };
+  };
+
+  // Bad input never throws (every lora-packet call is guarded); an exception from the injected `registry`
+  // or `lastFcnt` (say, the journal failing) propagates, so it is not miscounted as a bad frame.
+  return { decode };
+}
+
+function drop(
+  reason: LorawanDropReason,
+  detail: string,
+  extra?: Pick<UplinkDrop, "devEui" | "fcnt32" | "firstReception">,
+): UplinkDrop {
+  return { ok: false, reason, detail, ...extra };
+}
+
+function hex(bytes: number[]): string {
+  let out = "";
+  for (const b of bytes) out += b.toString(16).padStart(2, "0");
+  return out.toUpperCase();
+}
