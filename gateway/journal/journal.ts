@@ -1,0 +1,359 @@
+/**
+ * The gateway's durable journal: outgoing MQTT messages and per-device 32-bit FCnt state in one SQLite file
+ * (WAL, synchronous=FULL). An append resolves only after the COMMIT that contains it, so whoever acknowledges
+ * a frame after that promise can be sure it survives kill -9 and power cuts. Guarantees, batching, drop policy
+ * and schema: gateway/journal/README.md.
+ */
+import { statSync } from "node:fs";
+import { performance } from "node:perf_hooks";
+import Database from "better-sqlite3";
+import { QueueIndex } from "./queue-index.ts";
+import { applyPragmas, migrate } from "./schema.ts";
+
+export interface OutgoingMessage {
+  id: string;
+  topic: string;
+  payload: string;
+  retain: boolean;
+  qos: 0 | 1;
+  /** Ordering group, e.g. the DevEUI: messages of one group leave in append order. */
+  deviceKey: string;
+}
+
+export interface JournalEntry {
+  devEui: string;
+  /** New 32-bit FCnt of the device, persisted in the same transaction as the messages. */
+  fcnt32?: number;
+  messages: OutgoingMessage[];
+}
+
+export interface StoredMessage extends OutgoingMessage {
+  seq: number;
+  /** Wall-clock time (ms) of the append. */
+  createdAtMs: number;
+}
+
+export interface JournalOptions {
+  path: string;
+  maxMessages: number;
+  /** Bound on the sum of UTF-8 bytes of id + topic + payload of the queued messages. */
+  maxBytes: number;
+  maxAgeS: number;
+  commitIntervalMs: number;
+  commitMaxEntries: number;
+  /**
+   * Clock for timestamps and ages, for tests. Without it, rows are stamped with Date.now() and ages are
+   * measured on the monotonic clock, so an NTP step after boot does not make fresh messages look old.
+   */
+  now?: () => number;
+}
+
+export interface JournalStats {
+  /** Queued messages (waiting or in flight) and their bytes, as in depth(). */
+  messages: number;
+  bytes: number;
+  /** Messages committed since open. */
+  appended: number;
+  /** Messages acknowledged (published) since open. */
+  deleted: number;
+  droppedBySize: number;
+  droppedByAge: number;
+  commits: number;
+  /** Database file plus its WAL, in bytes. */
+  fileBytes: number;
+}
+
+export class JournalClosedError extends Error {
+  override name = "JournalClosedError";
+}
+
+/** A corrupt file is not repaired silently: the caller decides whether to move it aside. */
+export class JournalCorruptError extends Error {
+  override name = "JournalCorruptError";
+}
+
+interface PendingAppend {
+  entry: JournalEntry;
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+interface MessageRow {
+  id: string;
+  topic: string;
+  payload: string;
+  retain: number;
+  qos: 0 | 1;
+  deviceKey: string;
+  createdAtMs: number;
+}
+
+const MAX_FCNT32 = 0xffff_ffff;
+
+export class Journal {
+  private readonly db: Database.Database;
+  private readonly opts: JournalOptions;
+  private readonly wallMs: () => number;
+  private readonly ageMs: () => number;
+  private readonly index = new QueueIndex();
+  private readonly fcnt = new Map<string, number>();
+  private readonly stmt: {
+    insert: Database.Statement<unknown[]>;
+    upsertFcnt: Database.Statement<unknown[]>;
+    delete: Database.Statement<unknown[]>;
+    select: Database.Statement<[number], MessageRow>;
+  };
+  private readonly commitBatch: Database.Transaction<
+    (rows: unknown[][], fcnt: Array<[string, number]>, deletes: number[], now: number) => void
+  >;
+
+  private pending: PendingAppend[] = [];
+  /** FCnt values before the first update of the pending batch, restored if its commit fails. */
+  private fcntBefore = new Map<string, number | undefined>();
+  private pendingDeletes: number[] = [];
+  private lastSeq: number;
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+  private counters = { appended: 0, deleted: 0, droppedBySize: 0, droppedByAge: 0, commits: 0 };
+
+  static open(opts: JournalOptions): Journal {
+    validateOptions(opts);
+    const db = new Database(opts.path, { timeout: 2000 });
+    try {
+      applyPragmas(db);
+      const check = db.pragma("quick_check", { simple: true });
+      if (check !== "ok")
+        throw new JournalCorruptError(`journal ${opts.path} failed quick_check: ${String(check)}`);
+      migrate(db);
+      return new Journal(db, opts);
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+  }
+
+  private constructor(db: Database.Database, opts: JournalOptions) {
+    this.db = db;
+    this.opts = { ...opts };
+    this.wallMs = opts.now ?? (() => Date.now());
+    this.ageMs = opts.now ?? (() => performance.now());
+    this.stmt = {
+      insert: db.prepare(
+        "INSERT INTO messages (seq, id, topic, payload, retain, qos, device_key, created_at_ms, bytes)" +
+          " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      ),
+      upsertFcnt: db.prepare(
+        "INSERT INTO fcnt (dev_eui, fcnt32, updated_at_ms) VALUES (?, ?, ?)" +
+          " ON CONFLICT (dev_eui) DO UPDATE SET fcnt32 = excluded.fcnt32, updated_at_ms = excluded.updated_at_ms",
+      ),
+      delete: db.prepare("DELETE FROM messages WHERE seq = ?"),
+      select: db.prepare<[number], MessageRow>(
+        "SELECT id, topic, payload, retain, qos, device_key AS deviceKey, created_at_ms AS createdAtMs" +
+          " FROM messages WHERE seq = ?",
+      ),
+    };
+    this.commitBatch = db.transaction((rows, fcnt, deletes, now) => {
+      for (const row of rows) this.stmt.insert.run(...row);
+      for (const [devEui, value] of fcnt) this.stmt.upsertFcnt.run(devEui, value, now);
+      for (const seq of deletes) this.stmt.delete.run(seq);
+    });
+
+    for (const row of db.prepare("SELECT dev_eui, fcnt32 FROM fcnt").raw().iterate() as Iterable<
+      [string, number]
+    >) {
+      this.fcnt.set(row[0], row[1]);
+    }
+    // Ages of loaded rows come from the wall clock once; from here on they advance on the age clock.
+    const wallNow = this.wallMs();
+    const ageNow = this.ageMs();
+    let lastSeq = 0;
+    const load = db.prepare("SELECT seq, device_key, bytes, created_at_ms FROM messages ORDER BY seq").raw();
+    for (const row of load.iterate() as Iterable<[number, string, number, number]>) {
+      const [seq, deviceKey, bytes, createdAtMs] = row;
+      this.index.add(seq, deviceKey, bytes, ageNow - Math.max(0, wallNow - createdAtMs));
+      lastSeq = seq;
+    }
+    this.lastSeq = lastSeq;
+    // Bounds may have been lowered in the configuration, and time has passed while the gateway was off.
+    this.enforceBounds();
+  }
+
+  /** Last FCnt appended for the device (including appends whose commit is still pending). */
+  lastFcnt(devEui: string): number | undefined {
+    return this.fcnt.get(devEui);
+  }
+
+  /** Resolves once the entry and its FCnt are committed (durable); rejects if that commit fails. */
+  append(entry: JournalEntry): Promise<void> {
+    if (this.closed) return Promise.reject(new JournalClosedError("journal is closed"));
+    const { devEui, fcnt32 } = entry;
+    if (fcnt32 !== undefined) {
+      if (!Number.isInteger(fcnt32) || fcnt32 < 0 || fcnt32 > MAX_FCNT32) {
+        return Promise.reject(new RangeError(`fcnt32 must be an integer 0..2^32-1, got ${fcnt32}`));
+      }
+      if (!this.fcntBefore.has(devEui)) this.fcntBefore.set(devEui, this.fcnt.get(devEui));
+      this.fcnt.set(devEui, fcnt32);
+    }
+    return new Promise<void>((resolve, reject) => {
+      this.pending.push({ entry, resolve, reject });
+      this.scheduleCommit();
+    });
+  }
+
+  /**
+   * Up to `limit` committed messages, oldest first, at most `perGroup` per deviceKey, groups served
+   * round-robin across calls. They are in flight until ack() or release().
+   */
+  take(limit: number, perGroup: number): StoredMessage[] {
+    if (this.closed) return [];
+    this.enforceBounds();
+    const out: StoredMessage[] = [];
+    for (const msg of this.index.take(limit, perGroup)) {
+      const row = this.stmt.select.get(msg.seq);
+      if (row === undefined) {
+        // Only possible if someone else deleted the row; treat it as delivered.
+        this.index.ack([msg.seq]);
+        continue;
+      }
+      out.push({ ...row, retain: row.retain !== 0, seq: msg.seq });
+    }
+    return out;
+  }
+
+  /** Deletes delivered messages; the DELETE goes into the next commit. */
+  ack(seqs: number[]): void {
+    if (this.closed) return;
+    const removed = this.index.ack(seqs);
+    if (removed.length === 0) return;
+    this.counters.deleted += removed.length;
+    for (const seq of removed) this.pendingDeletes.push(seq);
+    this.scheduleCommit();
+  }
+
+  /** Puts in-flight messages back; they come out again before newer messages of their group. */
+  release(seqs: number[]): void {
+    if (this.closed) return;
+    this.index.release(seqs);
+  }
+
+  depth(): { messages: number; bytes: number; oldestAgeS: number } {
+    const oldest = this.index.oldestBornMs();
+    const oldestAgeS = oldest === undefined ? 0 : Math.max(0, (this.ageMs() - oldest) / 1000);
+    return { messages: this.index.count, bytes: this.index.bytes, oldestAgeS };
+  }
+
+  stats(): JournalStats {
+    return {
+      messages: this.index.count,
+      bytes: this.index.bytes,
+      ...this.counters,
+      fileBytes: fileSize(this.opts.path) + fileSize(`${this.opts.path}-wal`),
+    };
+  }
+
+  /** Commits what is pending, checkpoints the WAL into the main file and closes it. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    // The second commit carries the deletes of messages that the first one pushed over a bound.
+    if (this.commit()) this.commit();
+    this.closed = true;
+    this.clearTimers();
+    try {
+      this.db.pragma("wal_checkpoint(TRUNCATE)");
+    } finally {
+      this.db.close();
+    }
+  }
+
+  private scheduleCommit(): void {
+    // A full batch commits at once, inside the append that filled it, so no batch exceeds commitMaxEntries.
+    if (this.pending.length >= this.opts.commitMaxEntries) this.commit();
+    else this.timer ??= setTimeout(() => this.commit(), this.opts.commitIntervalMs);
+  }
+
+  private clearTimers(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Commits the pending batch; false if the commit failed. */
+  private commit(): boolean {
+    this.clearTimers();
+    const batch = this.pending;
+    const fcntBefore = this.fcntBefore;
+    const deletes = this.pendingDeletes;
+    if (this.closed || (batch.length === 0 && deletes.length === 0)) return true;
+    this.pending = [];
+    this.fcntBefore = new Map();
+    this.pendingDeletes = [];
+
+    const now = this.wallMs();
+    const rows: unknown[][] = [];
+    const added: Array<[seq: number, deviceKey: string, bytes: number]> = [];
+    for (const { entry } of batch) {
+      for (const m of entry.messages) {
+        const seq = ++this.lastSeq;
+        const bytes = Buffer.byteLength(m.id) + Buffer.byteLength(m.topic) + Buffer.byteLength(m.payload);
+        rows.push([seq, m.id, m.topic, m.payload, m.retain ? 1 : 0, m.qos, m.deviceKey, now, bytes]);
+        added.push([seq, m.deviceKey, bytes]);
+      }
+    }
+    const fcnt: Array<[string, number]> = [];
+    for (const devEui of fcntBefore.keys()) fcnt.push([devEui, this.fcnt.get(devEui)!]);
+
+    try {
+      this.commitBatch.immediate(rows, fcnt, deletes, now);
+    } catch (cause) {
+      for (const [devEui, value] of fcntBefore) {
+        if (value === undefined) this.fcnt.delete(devEui);
+        else this.fcnt.set(devEui, value);
+      }
+      // Deletes are retried with the next commit; until then the rows are merely duplicates on disk.
+      this.pendingDeletes = deletes.concat(this.pendingDeletes);
+      const err = new Error(`journal commit failed: ${(cause as Error).message}`, { cause });
+      for (const p of batch) p.reject(err);
+      return false;
+    }
+
+    this.counters.commits++;
+    this.counters.appended += added.length;
+    const bornMs = this.ageMs();
+    for (const [seq, deviceKey, bytes] of added) this.index.add(seq, deviceKey, bytes, bornMs);
+    for (const p of batch) p.resolve();
+    this.enforceBounds();
+    return true;
+  }
+
+  /** Drop-oldest: expired messages first, then the oldest until both size bounds hold. */
+  private enforceBounds(): void {
+    const { maxMessages, maxBytes, maxAgeS } = this.opts;
+    const ageNow = this.ageMs();
+    const maxAgeMs = maxAgeS * 1000;
+    const byAge = this.index.dropOldest((msg) => ageNow - msg.bornMs > maxAgeMs);
+    const bySize = this.index.dropOldest(() => this.index.count > maxMessages || this.index.bytes > maxBytes);
+    if (byAge.length + bySize.length === 0) return;
+    this.counters.droppedByAge += byAge.length;
+    this.counters.droppedBySize += bySize.length;
+    for (const seq of byAge) this.pendingDeletes.push(seq);
+    for (const seq of bySize) this.pendingDeletes.push(seq);
+    if (!this.closed) this.scheduleCommit();
+  }
+}
+
+function validateOptions(opts: JournalOptions): void {
+  const positive = ["maxMessages", "maxBytes", "maxAgeS", "commitMaxEntries"] as const;
+  for (const key of positive) {
+    if (!(opts[key] > 0)) throw new RangeError(`journal option ${key} must be > 0, got ${opts[key]}`);
+  }
+  if (!(opts.commitIntervalMs >= 0) || !Number.isFinite(opts.commitIntervalMs)) {
+    throw new RangeError(`journal option commitIntervalMs must be >= 0, got ${opts.commitIntervalMs}`);
+  }
+}
+
+function fileSize(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
