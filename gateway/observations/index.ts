@@ -1,0 +1,47 @@
+// Decoded uplinks → MQTT topics and SensorThings-shaped JSON envelopes. Pure functions only (./README.md).
+export {
+  DATASTREAMS,
+  type DatastreamName,
+  type DatastreamSpec,
+  type ObservedProperty,
+  type OpenDatastream,
+  type OperatorDatastream,
+  openDatastreamsFor,
+  type UnitOfMeasurement,
+} from "./datastreams.ts";
+export {
+  buildNodeStatusMessage,
+  buildObservationMessages,
+  type DeviceInfo,
+  datastreamId,
+  type FeatureOfInterest,
+  featureOfInterest,
+  formatFcnt,
+  type GeoJsonPoint,
+  type NodeStatusPayload,
+  type ObservationEnvelope,
+  type ObservationOptions,
+  type ObservationTimes,
+  observationId,
+  type UplinkRef,
+} from "./envelope.ts";
+export {
+  buildDeviceMetadataMessage,
+  buildDeviceRemovedMessage,
+  buildRadioMetadataMessage,
+  type DeviceMetadataPayload,
+  type GatewayState,
+  type GatewayStatusPayload,
+  gatewayStatusPayload,
+  type RadioMetadataPayload,
+  type RadioUplinkRef,
+} from "./metadata.ts";
+export { isoMillis, isoSeconds } from "./time.ts";
+export {
+  createTopics,
+  DEFAULT_TOPIC_PREFIX,
+  DEFAULT_TOPICS,
+  TOPIC_VERSION,
+  type TopicScheme,
+  topicPrefixProblem,
+} from "./topics.ts";
