@@ -14,6 +14,8 @@ const { registerDecode } = await import("./decode.ts");
 registerDecode(program);
 const { registerDevices } = await import("./devices.ts");
 registerDevices(program);
+const { registerGateway } = await import("./gateway.ts");
+registerGateway(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -4,9 +4,10 @@
 // Which time an uplink gets (chooseUplinkTime):
 //  1. the packet forwarder's GPS time, when present, trusted (time.trustForwarderGpsTime) and plausible;
 //  2. else the system clock at reception, when the clock is valid;
-//  3. else none yet: the frame is journaled with its monotonic reception time (process.hrtime, which
-//     never jumps) and its wall time is resolved once the clock becomes valid, as
-//     monotonic reception time + (wall − monotonic offset learned at that moment) (resolveWallTimeMs).
+//  3. else none yet: the frame keeps its monotonic reception time (process.hrtime, which never jumps) and
+//     its wall time is resolved once the clock becomes valid, as monotonic reception time + (wall −
+//     monotonic offset learned at that moment) (resolveWallTimeMs). Until then gateway/pipeline.ts holds
+//     the frame in memory, unacknowledged (gateway/README.md, "Time").
 // The gateway never stamps an observation with 1970 or with a stale fake-hwclock time.
 //
 // "Valid" (clockState): the wall clock is at or after time.minValidUnixS, and — when systemd-timesyncd runs

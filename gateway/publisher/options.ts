@@ -47,6 +47,8 @@ export interface PublisherOptions {
   topics?: TopicScheme;
   /** First protocol tried (default 5); 5 falls back to 4 (3.1.1) when the broker refuses it. */
   protocolVersion?: MqttProtocolVersion;
+  /** Default true; false keeps retrying MQTT 5 when the broker refuses it (config mqtt.protocolFallback). */
+  protocolFallback?: boolean;
   username?: string;
   password?: string;
   /** Certificate verification is always on; there is deliberately no option to turn it off. */

@@ -349,7 +349,13 @@ export class MqttPublisher extends EventEmitter<PublisherEvents> {
   private onClientError(conn: Connection, err: Error): void {
     if (this.conn !== conn) return;
     const code = (err as { code?: unknown }).code;
-    if (conn.connectedAt === undefined && conn.protocolVersion === 5 && typeof code === "number") {
+    const fallback = this.options.protocolFallback !== false;
+    if (
+      fallback &&
+      conn.connectedAt === undefined &&
+      conn.protocolVersion === 5 &&
+      typeof code === "number"
+    ) {
       if (PROTOCOL_REFUSED.has(code)) conn.refusedProtocol = true;
     }
     conn.error = describeError(err);
