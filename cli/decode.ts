@@ -9,9 +9,9 @@ FPorts: 1 climate batch, 2 bicycle counts, 3 node status (uplinks), 10 configura
 Hex may contain spaces and colons and start with 0x. Specification: shared/PAYLOAD.md.
 
 Examples:
-  $ sensornet decode --fport 1 88010119012c011908591915884100190bc2
+  $ sensornet decode --fport 1 8a0101050119085919158800004100190bc2
   $ sensornet decode --fport 2 84 01 19 03 84 0c 82 03 05
-  $ sensornet decode --fport 10 --base64 owACAhkCWAMZHCA=`;
+  $ sensornet decode --fport 10 --base64 owACAgoDGRwg`;
 
 interface DecodeOptions {
   fport?: string;

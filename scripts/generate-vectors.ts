@@ -23,6 +23,7 @@ import {
   packFwVersion,
   type StatusInput,
 } from "../shared/payload/index.ts";
+import { encodeResidualBlock } from "../shared/payload/rice.ts";
 
 const REPO = join(import.meta.dirname, "..");
 const OUT = join(REPO, "shared/vectors");
@@ -80,109 +81,165 @@ const statusBase: StatusInput = {
 
 const VALID: Valid[] = [
   climate("climate-hourly-13", {
-    intervalS: 300,
+    intervalMin: 5,
     ageS: 2,
     batteryMv: 3012,
     temperatures: hourlyT,
     humidities: hourlyH,
   }),
   climate("climate-single-sample", {
-    intervalS: 300,
+    intervalMin: 5,
     ageS: 1,
     batteryMv: 3010,
     temperatures: [2137],
     humidities: [5512],
   }),
   climate("climate-32-samples", {
-    intervalS: 900,
+    intervalMin: 15,
     ageS: 17,
     batteryMv: 2950,
     temperatures: dayT,
     humidities: dayH,
   }),
   climate("climate-gaps-temperature", {
-    intervalS: 300,
+    intervalMin: 5,
     ageS: 3,
     batteryMv: 3012,
     temperatures: withGaps(hourlyT, [4, 5, 9]),
     humidities: hourlyH,
   }),
   climate("climate-gaps-humidity", {
-    intervalS: 300,
+    intervalMin: 5,
     ageS: 3,
     batteryMv: 3012,
     temperatures: hourlyT,
     humidities: withGaps(hourlyH, [0, 12]),
   }),
   climate("climate-gaps-both", {
-    intervalS: 300,
+    intervalMin: 5,
     ageS: 3,
     batteryMv: 3012,
     temperatures: withGaps(hourlyT, [0, 1, 7]),
     humidities: withGaps(hourlyH, [7, 8, 11]),
   }),
   climate("climate-all-missing", {
-    intervalS: 300,
+    intervalMin: 5,
     ageS: 0,
     batteryMv: 2900,
     temperatures: range(13, () => 0).map(() => null),
     humidities: range(13, () => 0).map(() => null),
   }),
   climate("climate-temperature-all-missing", {
-    intervalS: 600,
+    intervalMin: 10,
     ageS: 30,
     batteryMv: 3100,
     temperatures: [null, null, null, null, null, null],
     humidities: hourlyH.slice(0, 6),
   }),
   climate("climate-32-samples-newest-missing", {
-    intervalS: 900,
+    intervalMin: 15,
     ageS: 17,
     batteryMv: 2950,
     temperatures: withGaps(dayT, [31]),
     humidities: withGaps(dayH, [30, 31]),
   }),
   climate("climate-negative-temperatures", {
-    intervalS: 300,
+    intervalMin: 5,
     ageS: 4,
     batteryMv: 2710,
     temperatures: walk(35, [-12, -15, -9, -20, -11, -14, -8, -13, -10, -6, -12, -9]),
     humidities: walk(8720, [15, 22, 9, 31, 12, 18, 5, 24, 11, 9, 17, 6]),
   }),
   climate("climate-range-extremes", {
-    intervalS: 30,
+    intervalMin: 1,
     ageS: 0,
     batteryMv: 6000,
     temperatures: [-4000, 8500, -4000, 8500, -4000],
     humidities: [0, 10000, 0, 10000, 0],
   }),
   climate("climate-large-jumps", {
-    intervalS: 300,
+    intervalMin: 5,
     ageS: 9,
     batteryMv: 3000,
     temperatures: walk(2100, [3, -2, 2500, -2480, 1, 0, -4, 700, -5, 3, -702, 2]),
     humidities: walk(4000, [-5, 4, -3100, 3090, 2, 7, -1, 0, 4800, -4795, 3, 1]),
   }),
   climate("climate-constant", {
-    intervalS: 300,
+    intervalMin: 5,
     ageS: 2,
     batteryMv: 3300,
     temperatures: range(13, () => 2000),
     humidities: range(13, () => 5000),
   }),
   climate("climate-battery-null", {
-    intervalS: 300,
+    intervalMin: 5,
     ageS: 2,
     batteryMv: null,
     temperatures: hourlyT,
     humidities: hourlyH,
   }),
   climate("climate-limits-interval-age-battery", {
-    intervalS: 3600,
+    intervalMin: 60,
     ageS: 4294967295,
     batteryMv: 0,
     temperatures: [-1, 0, 1, -24, 23, 24, -25],
     humidities: [0, 1, 23, 24, 255, 256, 10000],
+  }),
+  climate("climate-trend-up", {
+    // a spring morning: warming by about 0.2 °C and drying by about 0.4 %RH per 5 minutes
+    intervalMin: 5,
+    ageS: 2,
+    batteryMv: 3050,
+    temperatures: walk(1420, [21, 19, 22, 20, 18, 23, 21, 20, 19, 22, 21, 20]),
+    humidities: walk(7800, [-41, -38, -44, -40, -39, -42, -37, -43, -40, -41, -38, -42]),
+  }),
+  climate("climate-trend-down", {
+    // an evening: cooling and getting more humid; both slopes are fractions truncated toward zero
+    intervalMin: 5,
+    ageS: 6,
+    batteryMv: 3040,
+    temperatures: walk(2630, [-17, -15, -18, -16, -14, -19, -15, -17, -16, -15, -18, -16]),
+    humidities: walk(4410, [33, 29, 35, 31, 30, 34, 28, 33, 32, 30, 35, 31]),
+  }),
+  climate("climate-trend-gaps", {
+    // the slope spans the gaps: first and last valid slots, and each residual subtracts slope × gap
+    intervalMin: 5,
+    ageS: 3,
+    batteryMv: 3020,
+    temperatures: withGaps(walk(1500, [24, 26, 25, 23, 27, 25, 24, 26, 25, 24, 26, 25]), [0, 5, 6, 12]),
+    humidities: withGaps(walk(7200, [-30, -28, -33, -31, -29, -30, -32, -28, -31, -30, -29, -31]), [3, 4]),
+  }),
+  climate("climate-slope-truncation", {
+    // temperature -7/3 truncates to -2 (not -3), humidity +7/3 to 2
+    intervalMin: 5,
+    ageS: 1,
+    batteryMv: 3010,
+    temperatures: [2100, 2098, 2095, 2093],
+    humidities: [5000, 5003, 5005, 5007],
+  }),
+  climate("climate-slope-truncation-gaps", {
+    // temperature -10/3 over slots 1..4 truncates to -3, humidity 13/2 over slots 0..2 to 6
+    intervalMin: 10,
+    ageS: 7,
+    batteryMv: 3010,
+    temperatures: [null, 1000, null, null, 990],
+    humidities: [6000, null, 6013, null, null],
+  }),
+  climate("climate-slope-single-valid", {
+    // one valid value per channel: slope 0, no residuals
+    intervalMin: 5,
+    ageS: 2,
+    batteryMv: 3010,
+    temperatures: [null, null, 2150, null],
+    humidities: [null, 5500, null, null],
+  }),
+  climate("climate-slope-extremes", {
+    // the largest slopes: the whole range in one slot
+    intervalMin: 1,
+    ageS: 0,
+    batteryMv: 3300,
+    temperatures: [-4000, 8500],
+    humidities: [10000, 0],
   }),
   bike("bike-1-bin", { binS: 900, ageS: 12, bins: [{ ab: 3, ba: 5 }] }),
   bike("bike-8-bins", {
@@ -255,7 +312,7 @@ const VALID: Valid[] = [
   config("config-full", {
     cfgId: 1,
     sensors: 3,
-    climateIntervalS: 300,
+    climateIntervalMin: 5,
     climateLatencyS: 3600,
     bikeLatencyS: 7200,
     tOffset: -25,
@@ -271,7 +328,9 @@ const VALID: Valid[] = [
     stuckCount: 24,
     bikeBinS: 900,
   }),
-  config("config-partial", { cfgId: 2, climateIntervalS: 600, climateLatencyS: 7200 }),
+  config("config-partial", { cfgId: 2, climateIntervalMin: 10, climateLatencyS: 7200 }),
+  config("config-interval-limits", { cfgId: 6, climateIntervalMin: 60 }),
+  config("config-interval-1-min", { cfgId: 7, climateIntervalMin: 1 }),
   config("config-cfg-id-only", { cfgId: 65535 }),
   config("config-alerts-off", { cfgId: 3, alertTHigh: null, alertTLow: null }),
   config("config-bikes-only", { cfgId: 4, sensors: 2, bikeBinS: 300, tubeSpacingMm: 800, speedMinKmh: 1 }),
@@ -297,19 +356,23 @@ const int = (v: number) => (c: CborWriter) => void c.int(v);
 const nil = (c: CborWriter) => void c.nil();
 const bytes = (b: number[]) => (c: CborWriter) => void c.bytes(b);
 
-/** [1, n, 300, 4, t0, h0, block, 3012, ...masks] */
+/** [1, n, 5, 4, t0, h0, tSlope, hSlope, block, 3012, ...masks] */
 function climateWith(
   n: number,
   t0: number | null,
   h0: number | null,
   block: number[],
   masks?: [number, number],
+  slopes: [number, number] = [0, 0],
 ) {
-  const els = [int(1), int(n), int(300), int(4), t0 === null ? nil : int(t0), h0 === null ? nil : int(h0)];
-  els.push(bytes(block), int(3012));
+  const els = [int(1), int(n), int(5), int(4), t0 === null ? nil : int(t0), h0 === null ? nil : int(h0)];
+  els.push(int(slopes[0]), int(slopes[1]), bytes(block), int(3012));
   if (masks) els.push(int(masks[0]), int(masks[1]));
   return climateArray(els);
 }
+
+/** A residual block with the canonical k for the given residuals (whatever slope they go with). */
+const block = (t: number[], h: number[]) => [...encodeResidualBlock(t, h)];
 
 function configHex(pairs: Array<[number, number | null]>): string {
   const c = w().map(pairs.length);
@@ -351,20 +414,64 @@ const INVALID: Invalid[] = [
     name: "climate-9-elements",
     fport: 1,
     hex: climateArray(range(9, () => int(1))),
-    error: "expected 8 or 10 elements, got 9",
+    error: "expected 10 or 12 elements, got 9",
+  },
+  {
+    name: "climate-11-elements",
+    fport: 1,
+    hex: climateArray(range(11, () => int(1))),
+    error: "expected 10 or 12 elements, got 11",
+  },
+  {
+    // climate-hourly-13 as the first draft of version 1 encoded it (interval_s, no slopes)
+    name: "climate-old-8-elements",
+    fport: 1,
+    hex: "88010d19012c0219073a1918425444a22b2099d63a099d06bc7965c7a576e39e1940190bc4",
+    error: "expected 10 or 12 elements, got 8",
+  },
+  {
+    // climate-gaps-temperature in the first draft: 10 elements with masks, interval_s 300 where interval_min is
+    name: "climate-old-10-elements",
+    fport: 1,
+    hex: "8a010d19012c0319073a1918425244a22b392c766741af1e5971e95db8e78650190bc419023000",
+    error: "interval_min is 300, outside 1..60",
+  },
+  {
+    // a first-draft 10-element array whose interval_s (30) passes as interval_min: the block is where t_slope is
+    name: "climate-old-10-elements-interval-30",
+    fport: 1,
+    hex: climateArray([
+      int(1),
+      int(3),
+      int(30),
+      int(0),
+      int(2000),
+      int(5000),
+      bytes([0, 0]),
+      int(3012),
+      int(2),
+      int(0),
+    ]),
+    error: "t_slope must be an integer, got a byte string",
   },
   { name: "climate-n-0", fport: 1, hex: climateWith(0, null, null, [0]), error: "n is 0, outside 1..32" },
   { name: "climate-n-33", fport: 1, hex: climateWith(33, 0, 0, [0]), error: "n is 33, outside 1..32" },
   {
-    name: "climate-interval-29",
+    name: "climate-interval-min-0",
     fport: 1,
-    hex: climateArray([int(1), int(1), int(29), int(0), int(0), int(0), bytes([0]), nil]),
-    error: "interval_s is 29, outside 30..3600",
+    hex: climateArray([int(1), int(1), int(0), int(0), int(0), int(0), int(0), int(0), bytes([0]), nil]),
+    error: "interval_min is 0, outside 1..60",
+  },
+  {
+    name: "climate-interval-min-61",
+    fport: 1,
+    hex: climateArray([int(1), int(1), int(61), int(0), int(0), int(0), int(0), int(0), bytes([0]), nil]),
+    error: "interval_min is 61, outside 1..60",
   },
   {
     name: "climate-age-huge",
     fport: 1,
-    hex: "88010118" + "1e" + "1bffffffffffffffff" + "0000" + "4100" + "f6",
+    hex: "8a010105" + "1bffffffffffffffff" + "0000" + "0000" + "4100" + "f6",
     error: "age_s is 2^53 or more, outside 0..4294967295",
   },
   {
@@ -380,15 +487,50 @@ const INVALID: Invalid[] = [
     error: "h0 is -1, outside 0..10000",
   },
   {
+    name: "climate-t-slope-null",
+    fport: 1,
+    hex: climateArray([int(1), int(1), int(5), int(0), int(0), int(0), nil, int(0), bytes([0]), nil]),
+    error: "t_slope must be an integer, got null",
+  },
+  {
+    name: "climate-t-slope-too-large",
+    fport: 1,
+    hex: climateWith(2, 2000, 5000, block([0], [0]), undefined, [12501, 0]),
+    error: "t_slope is 12501, outside -12500..12500",
+  },
+  {
+    name: "climate-h-slope-too-small",
+    fport: 1,
+    hex: climateWith(2, 2000, 5000, block([0], [0]), undefined, [0, -10001]),
+    error: "h_slope is -10001, outside -10000..10000",
+  },
+  {
+    name: "climate-h-slope-huge-negative",
+    fport: 1,
+    hex: "8a010105" + "00" + "19079d" + "00" + "00" + "3bfffffffffffffff0" + "4100" + "f6",
+    error: "h_slope is -2^53 or less, outside -10000..10000",
+  },
+  {
     name: "climate-battery-too-high",
     fport: 1,
-    hex: climateArray([int(1), int(1), int(300), int(0), int(0), int(0), bytes([0]), int(6001)]),
+    hex: climateArray([
+      int(1),
+      int(1),
+      int(5),
+      int(0),
+      int(0),
+      int(0),
+      int(0),
+      int(0),
+      bytes([0]),
+      int(6001),
+    ]),
     error: "battery_mV is 6001, outside 0..6000",
   },
   {
     name: "climate-residuals-not-bytes",
     fport: 1,
-    hex: climateArray([int(1), int(1), int(300), int(0), int(0), int(0), int(0), nil]),
+    hex: climateArray([int(1), int(1), int(5), int(0), int(0), int(0), int(0), int(0), int(0), nil]),
     error: "residuals must be a byte string, got 0",
   },
   { name: "climate-residuals-empty", fport: 1, hex: climateWith(1, 0, 0, []), error: "residuals is empty" },
@@ -396,13 +538,13 @@ const INVALID: Invalid[] = [
     name: "climate-residuals-end-in-temperature",
     fport: 1,
     hex: climateWith(12, 2000, 5000, [0x00, 0x01]),
-    error: "climate batch: residual block ends after 7 of 11 temperature deltas",
+    error: "climate batch: residual block ends after 7 of 11 temperature residuals",
   },
   {
     name: "climate-residuals-end-in-humidity",
     fport: 1,
     hex: climateWith(3, 2000, 5000, [0x00, 0x3f]),
-    error: "residual block ends after 0 of 2 humidity deltas",
+    error: "residual block ends after 0 of 2 humidity residuals",
   },
   {
     name: "climate-nonzero-padding",
@@ -414,19 +556,73 @@ const INVALID: Invalid[] = [
     name: "climate-extra-byte",
     fport: 1,
     hex: climateWith(2, 2000, 5000, [0x00, 0x00, 0x00]),
-    error: "residual block has 1 extra byte after the deltas",
+    error: "residual block has 1 extra byte after the residuals",
   },
   {
-    name: "climate-delta-out-of-range",
+    name: "climate-residual-out-of-range",
     fport: 1,
     hex: climateWith(2, 8500, 5000, [0x00, 0xc0]),
     error: "temperature of slot 1 is 8501, outside -4000..8500",
   },
   {
-    name: "climate-humidity-delta-out-of-range",
+    name: "climate-humidity-residual-out-of-range",
     fport: 1,
     hex: climateWith(2, 2000, 0, [0x00, 0x40]),
     error: "humidity of slot 1 is -1, outside 0..10000",
+  },
+  {
+    // a slope that is not canonical can push a value out of range; the range is checked first
+    name: "climate-slope-out-of-range-first",
+    fport: 1,
+    hex: climateWith(2, 8000, 5000, block([0], [0]), undefined, [600, 0]),
+    error: "temperature of slot 1 is 8600, outside -4000..8500",
+  },
+  {
+    // 2000, 2003, 2006 sent with slope 4 and residuals -1, -1
+    name: "climate-t-slope-not-canonical",
+    fport: 1,
+    hex: climateWith(3, 2000, 5000, block([-1, -1], [0, 0]), undefined, [4, 0]),
+    error: "climate batch: t_slope is 4, expected 3 (trunc of mean change per slot)",
+  },
+  {
+    // 2000, 2002, 2003, 2005: 5/3 truncates to 1; rounding gives 2
+    name: "climate-t-slope-rounded",
+    fport: 1,
+    hex: climateWith(4, 2000, 5000, block([0, -1, 0], [0, 0, 0]), undefined, [2, 0]),
+    error: "t_slope is 2, expected 1 (trunc of mean change per slot)",
+  },
+  {
+    // 5000, 4998, 4993: -7/2 truncates toward zero to -3; floor division gives -4
+    name: "climate-h-slope-floored",
+    fport: 1,
+    hex: climateWith(3, 2000, 5000, block([0, 0], [2, -1]), undefined, [0, -4]),
+    error: "h_slope is -4, expected -3 (trunc of mean change per slot)",
+  },
+  {
+    // temperature 1000 at slot 1 and 990 at slot 4: -10/3 truncates to -3 across the gap; floor gives -4
+    name: "climate-t-slope-floored-across-gap",
+    fport: 1,
+    hex: climateWith(5, 1000, 6000, block([2], [0, 0, 0, 0]), [0b01101, 0], [-4, 0]),
+    error: "t_slope is -4, expected -3 (trunc of mean change per slot)",
+  },
+  {
+    // the slope between the first two valid values instead of first and last
+    name: "climate-h-slope-not-first-to-last",
+    fport: 1,
+    hex: climateWith(3, 2000, 5000, block([0, 0], [0, 8]), undefined, [0, 10]),
+    error: "h_slope is 10, expected 14 (trunc of mean change per slot)",
+  },
+  {
+    name: "climate-t-slope-single-value",
+    fport: 1,
+    hex: climateWith(1, 2000, 5000, [0x00], undefined, [1, 0]),
+    error: "t_slope is 1, expected 0 (fewer than 2 valid temperature values)",
+  },
+  {
+    name: "climate-h-slope-all-missing",
+    fport: 1,
+    hex: climateWith(2, 2000, null, block([0], []), [0, 3], [0, -1]),
+    error: "h_slope is -1, expected 0 (fewer than 2 valid humidity values)",
   },
   {
     name: "climate-masks-both-zero",
@@ -606,9 +802,30 @@ const INVALID: Invalid[] = [
     fport: 10,
     hex: configHex([
       [0, 23],
-      [2, 10],
+      [2, 0],
     ]),
-    error: "key 2 (climate_interval_s) is 10, outside 30..3600",
+    error: "key 2 (climate_interval_min) is 0, outside 1..60",
+    code: 3,
+  },
+  {
+    name: "config-interval-too-long",
+    fport: 10,
+    hex: configHex([
+      [0, 23],
+      [2, 61],
+    ]),
+    error: "key 2 (climate_interval_min) is 61, outside 1..60",
+    code: 3,
+  },
+  {
+    // a value in seconds, as the first draft of key 2 had it
+    name: "config-interval-in-seconds",
+    fport: 10,
+    hex: configHex([
+      [0, 23],
+      [2, 300],
+    ]),
+    error: "key 2 (climate_interval_min) is 300, outside 1..60",
     code: 3,
   },
   {
@@ -664,7 +881,7 @@ const INVALID: Invalid[] = [
     name: "config-text-value",
     fport: 10,
     hex: "a200181b0263333030",
-    error: "key 2 (climate_interval_s) must be an integer or null, got a text string",
+    error: "key 2 (climate_interval_min) must be an integer or null, got a text string",
     code: 6,
   },
   {
@@ -681,13 +898,13 @@ const INVALID: Invalid[] = [
       [0, 27],
       [2, null],
     ]),
-    error: "key 2 (climate_interval_s) must be an integer, got null",
+    error: "key 2 (climate_interval_min) must be an integer, got null",
     code: 6,
   },
   {
     name: "config-cfg-id-missing",
     fport: 10,
-    hex: configHex([[2, 300]]),
+    hex: configHex([[2, 5]]),
     error: "cfg_id (key 0) is missing",
     code: 7,
   },
@@ -695,8 +912,8 @@ const INVALID: Invalid[] = [
   {
     name: "config-duplicate-key",
     fport: 10,
-    hex: "a300181e0218780218f0",
-    error: "key 2 (climate_interval_s) appears twice",
+    hex: "a300181e0205020a",
+    error: "key 2 (climate_interval_min) appears twice",
     code: 8,
   },
   {
@@ -714,7 +931,7 @@ const INVALID: Invalid[] = [
     name: "config-wrong-type-before-trailing-byte",
     fport: 10,
     hex: "a200181f02617800",
-    error: "key 2 (climate_interval_s) must be an integer or null, got a text string",
+    error: "key 2 (climate_interval_min) must be an integer or null, got a text string",
     code: 6,
   },
   {

@@ -7,7 +7,7 @@
 //
 //   decodeUplink({ bytes, fPort })   FPort 1 climate batch, 2 bicycle counts, 3 node status
 //   decodeDownlink({ bytes, fPort }) FPort 10 configuration
-//   encodeDownlink({ data })         configuration { cfgId, climateIntervalS, ... } -> FPort 10 bytes
+//   encodeDownlink({ data })         configuration { cfgId, climateIntervalMin, ... } -> FPort 10 bytes
 
 var OpenHerzPayload = (function () {
   "use strict";
@@ -34,7 +34,7 @@ var OpenHerzPayload = (function () {
   var CONFIG_KEYS = [
     [0, "cfg_id", "cfgId", 1, 65535, false],
     [1, "sensors", "sensors", 0, 3, false],
-    [2, "climate_interval_s", "climateIntervalS", 30, 3600, false],
+    [2, "climate_interval_min", "climateIntervalMin", 1, 60, false],
     [3, "climate_latency_s", "climateLatencyS", 60, 86400, false],
     [4, "bike_latency_s", "bikeLatencyS", 300, 86400, false],
     [5, "t_offset", "tOffset", -1000, 1000, false],
@@ -311,38 +311,68 @@ var OpenHerzPayload = (function () {
     if (first !== null && valid === 0) f.fail(name + " is set but " + maskName + " marks all " + n + " slots missing");
   }
 
-  function readChannel(f, reader, k, name, first, slots, n, range) {
+  // a / b truncated toward zero, for integers with b > 0, as truncDiv in shared/payload/trend.ts.
+  function truncDiv(a, b) {
+    return (a - (a % b)) / b;
+  }
+
+  // The canonical slope of PAYLOAD.md "Trend and residuals", as canonicalSlope in shared/payload/trend.ts.
+  function canonicalSlope(slots, values) {
+    var m = values.length;
+    if (m < 2) return 0;
+    return truncDiv(values[m - 1] - values[0], slots[m - 1] - slots[0]);
+  }
+
+  var TEMPERATURE_CHANNEL = { name: "temperature", slopeName: "t_slope", min: TEMPERATURE.min, max: TEMPERATURE.max };
+  var HUMIDITY_CHANNEL = { name: "humidity", slopeName: "h_slope", min: HUMIDITY.min, max: HUMIDITY.max };
+  var T_SLOPE_MAX = TEMPERATURE.max - TEMPERATURE.min;
+  var H_SLOPE_MAX = HUMIDITY.max - HUMIDITY.min;
+
+  function readChannel(f, reader, k, c, first, slope, slots, n) {
     var values = [];
+    var valid = [];
     for (var i = 0; i < n; i++) values.push(null);
-    if (first === null) return values;
-    var v = first;
-    values[slots[0]] = v;
-    for (var j = 1; j < slots.length; j++) {
-      var z = reader.rice(k);
-      if (z === undefined) f.fail("residual block ends after " + (j - 1) + " of " + (slots.length - 1) + " " + name + " deltas");
-      v += unzigzag(z);
-      if (v < range.min || v > range.max) {
-        f.fail(name + " of slot " + slots[j] + " is " + v + ", outside " + range.min + ".." + range.max);
+    if (first !== null) {
+      var v = first;
+      values[slots[0]] = v;
+      valid.push(v);
+      for (var j = 1; j < slots.length; j++) {
+        var z = reader.rice(k);
+        if (z === undefined) {
+          f.fail("residual block ends after " + (j - 1) + " of " + (slots.length - 1) + " " + c.name + " residuals");
+        }
+        v += slope * (slots[j] - slots[j - 1]) + unzigzag(z);
+        if (v < c.min || v > c.max) {
+          f.fail(c.name + " of slot " + slots[j] + " is " + v + ", outside " + c.min + ".." + c.max);
+        }
+        values[slots[j]] = v;
+        valid.push(v);
       }
-      values[slots[j]] = v;
+    }
+    var canonical = canonicalSlope(slots, valid);
+    if (slope !== canonical) {
+      var why = valid.length >= 2 ? "trunc of mean change per slot" : "fewer than 2 valid " + c.name + " values";
+      f.fail(c.slopeName + " is " + slope + ", expected " + canonical + " (" + why + ")");
     }
     return values;
   }
 
   function decodeClimate(value, f) {
-    var a = f.message(value, [8, 10]);
+    var a = f.message(value, [10, 12]);
     var n = f.int("n", a[1], 1, 32);
-    var intervalS = f.int("interval_s", a[2], 30, 3600);
+    var intervalMin = f.int("interval_min", a[2], 1, 60);
     var ageS = f.int("age_s", a[3], 0, U32_MAX);
     var t0 = f.intOrNull("t0", a[4], TEMPERATURE.min, TEMPERATURE.max);
     var h0 = f.intOrNull("h0", a[5], HUMIDITY.min, HUMIDITY.max);
-    var block = f.bytes("residuals", a[6]);
-    var batteryMv = f.intOrNull("battery_mV", a[7], BATTERY.min, BATTERY.max);
+    var tSlope = f.int("t_slope", a[6], -T_SLOPE_MAX, T_SLOPE_MAX);
+    var hSlope = f.int("h_slope", a[7], -H_SLOPE_MAX, H_SLOPE_MAX);
+    var block = f.bytes("residuals", a[8]);
+    var batteryMv = f.intOrNull("battery_mV", a[9], BATTERY.min, BATTERY.max);
     var tMissing = 0;
     var hMissing = 0;
-    if (a.length === 10) {
-      tMissing = f.int("t_missing", a[8], 0, U32_MAX);
-      hMissing = f.int("h_missing", a[9], 0, U32_MAX);
+    if (a.length === 12) {
+      tMissing = f.int("t_missing", a[10], 0, U32_MAX);
+      hMissing = f.int("h_missing", a[11], 0, U32_MAX);
       if (tMissing === 0 && hMissing === 0) f.fail("t_missing and h_missing are both 0 and must be omitted");
     }
     var tSlots = validSlots(f, "t_missing", tMissing, n);
@@ -352,17 +382,18 @@ var OpenHerzPayload = (function () {
 
     if (block.length === 0) f.fail("residuals is empty, expected at least the byte of Rice parameters");
     var reader = new BitReader(block, 8);
-    var t = readChannel(f, reader, block[0] >> 4, "temperature", t0, tSlots, n, TEMPERATURE);
-    var h = readChannel(f, reader, block[0] & 15, "humidity", h0, hSlots, n, HUMIDITY);
+    var t = readChannel(f, reader, block[0] >> 4, TEMPERATURE_CHANNEL, t0, tSlope, tSlots, n);
+    var h = readChannel(f, reader, block[0] & 15, HUMIDITY_CHANNEL, h0, hSlope, hSlots, n);
     var end = Math.ceil(reader.position / 8);
     while (reader.position < end * 8) {
       if (reader.bit() !== 0) f.fail("nonzero padding bits at the end of the residual block");
     }
     if (block.length > end) {
       var extra = block.length - end;
-      f.fail("residual block has " + (extra === 1 ? "1 extra byte" : extra + " extra bytes") + " after the deltas");
+      f.fail("residual block has " + (extra === 1 ? "1 extra byte" : extra + " extra bytes") + " after the residuals");
     }
 
+    var intervalS = 60 * intervalMin;
     var samples = [];
     for (var i = 0; i < n; i++) {
       samples.push({
@@ -372,7 +403,17 @@ var OpenHerzPayload = (function () {
         humidityPct: h[i] === null ? null : h[i] / 100
       });
     }
-    return { kind: "climate", version: 1, intervalS: intervalS, ageS: ageS, batteryMv: batteryMv, samples: samples };
+    return {
+      kind: "climate",
+      version: 1,
+      intervalMin: intervalMin,
+      intervalS: intervalS,
+      ageS: ageS,
+      tSlope: tSlope / 100,
+      hSlope: hSlope / 100,
+      batteryMv: batteryMv,
+      samples: samples
+    };
   }
 
   function decodeBike(value, f) {

@@ -32,7 +32,7 @@ function key(
 export const CONFIG_KEYS: readonly ConfigKey[] = [
   key(0, "cfg_id", "cfgId", "-", 1, 65535),
   key(1, "sensors", "sensors", "bitmask: 1 climate, 2 bicycles", 0, 3),
-  key(2, "climate_interval_s", "climateIntervalS", "s", 30, 3600),
+  key(2, "climate_interval_min", "climateIntervalMin", "min", 1, 60),
   key(3, "climate_latency_s", "climateLatencyS", "s", 60, 86400),
   key(4, "bike_latency_s", "bikeLatencyS", "s", 300, 86400),
   key(5, "t_offset", "tOffset", "0.01 °C", -1000, 1000),
@@ -62,7 +62,7 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
 export const DEFAULT_CONFIG: Readonly<NodeConfig> = Object.freeze({
   cfgId: 0,
   sensors: 1,
-  climateIntervalS: 300,
+  climateIntervalMin: 5,
   climateLatencyS: 3600,
   bikeLatencyS: 7200,
   tOffset: 0,

@@ -7,6 +7,7 @@ import { PayloadError } from "./errors.ts";
 import { BATTERY, Fields, HUMIDITY, TEMPERATURE, U32_MAX } from "./fields.ts";
 import { CONFIG_RESULTS, flagNames, formatFwVersion, RESET_CAUSES } from "./names.ts";
 import { BitReader, unzigzag } from "./rice.ts";
+import { canonicalSlope } from "./trend.ts";
 import type {
   BikeBatch,
   ClimateBatch,
@@ -44,20 +45,29 @@ export function decodeUplink(fport: number, bytes: Uint8Array): DecodedUplink {
   return kind.decode(decode(bytes), f);
 }
 
+/**
+ * The range of t_slope and h_slope: the span of the quantity, the largest change per slot a canonical slope
+ * can express. Checking it up front keeps the reconstruction exact (no huge products).
+ */
+const T_SLOPE_MAX = TEMPERATURE.max - TEMPERATURE.min;
+const H_SLOPE_MAX = HUMIDITY.max - HUMIDITY.min;
+
 function decodeClimate(value: unknown, f: Fields): ClimateBatch {
-  const a = f.message(value, [8, 10]);
+  const a = f.message(value, [10, 12]);
   const n = f.int("n", a[1], 1, 32);
-  const intervalS = f.int("interval_s", a[2], 30, 3600);
+  const intervalMin = f.int("interval_min", a[2], 1, 60);
   const ageS = f.int("age_s", a[3], 0, U32_MAX);
   const t0 = f.intOrNull("t0", a[4], TEMPERATURE.min, TEMPERATURE.max);
   const h0 = f.intOrNull("h0", a[5], HUMIDITY.min, HUMIDITY.max);
-  const block = f.bytes("residuals", a[6]);
-  const batteryMv = f.intOrNull("battery_mV", a[7], BATTERY.min, BATTERY.max);
+  const tSlope = f.int("t_slope", a[6], -T_SLOPE_MAX, T_SLOPE_MAX);
+  const hSlope = f.int("h_slope", a[7], -H_SLOPE_MAX, H_SLOPE_MAX);
+  const block = f.bytes("residuals", a[8]);
+  const batteryMv = f.intOrNull("battery_mV", a[9], BATTERY.min, BATTERY.max);
   let tMissing = 0;
   let hMissing = 0;
-  if (a.length === 10) {
-    tMissing = f.int("t_missing", a[8], 0, U32_MAX);
-    hMissing = f.int("h_missing", a[9], 0, U32_MAX);
+  if (a.length === 12) {
+    tMissing = f.int("t_missing", a[10], 0, U32_MAX);
+    hMissing = f.int("h_missing", a[11], 0, U32_MAX);
     if (tMissing === 0 && hMissing === 0) f.fail("t_missing and h_missing are both 0 and must be omitted");
   }
   const tSlots = validSlots(f, "t_missing", tMissing, n);
@@ -67,14 +77,15 @@ function decodeClimate(value: unknown, f: Fields): ClimateBatch {
 
   if (block.length === 0) f.fail("residuals is empty, expected at least the byte of Rice parameters");
   const reader = new BitReader(block, 8);
-  const t = readChannel(f, reader, block[0]! >> 4, "temperature", t0, tSlots, n, TEMPERATURE);
-  const h = readChannel(f, reader, block[0]! & 15, "humidity", h0, hSlots, n, HUMIDITY);
+  const t = readChannel(f, reader, block[0]! >> 4, TEMPERATURE_CHANNEL, t0, tSlope, tSlots, n);
+  const h = readChannel(f, reader, block[0]! & 15, HUMIDITY_CHANNEL, h0, hSlope, hSlots, n);
   const end = Math.ceil(reader.position / 8);
   while (reader.position < end * 8) {
     if (reader.bit() !== 0) f.fail("nonzero padding bits at the end of the residual block");
   }
-  if (block.length > end) f.fail(`residual block has ${extraBytes(block.length - end)} after the deltas`);
+  if (block.length > end) f.fail(`residual block has ${extraBytes(block.length - end)} after the residuals`);
 
+  const intervalS = 60 * intervalMin;
   const samples: ClimateSample[] = [];
   for (let i = 0; i < n; i++) {
     samples.push({
@@ -84,7 +95,17 @@ function decodeClimate(value: unknown, f: Fields): ClimateBatch {
       humidityPct: h[i] === null ? null : h[i]! / 100,
     });
   }
-  return { kind: "climate", version: 1, intervalS, ageS, batteryMv, samples };
+  return {
+    kind: "climate",
+    version: 1,
+    intervalMin,
+    intervalS,
+    ageS,
+    tSlope: tSlope / 100,
+    hSlope: hSlope / 100,
+    batteryMv,
+    samples,
+  };
 }
 
 function extraBytes(count: number): string {
@@ -114,28 +135,51 @@ function checkFirst(
   if (first !== null && valid === 0) f.fail(`${name} is set but ${maskName} marks all ${n} slots missing`);
 }
 
+interface ChannelSpec {
+  name: string;
+  slopeName: string;
+  min: number;
+  max: number;
+}
+
+const TEMPERATURE_CHANNEL: ChannelSpec = { name: "temperature", slopeName: "t_slope", ...TEMPERATURE };
+const HUMIDITY_CHANNEL: ChannelSpec = { name: "humidity", slopeName: "h_slope", ...HUMIDITY };
+
+/**
+ * Reads one channel's residuals and rebuilds its values, v_j = v_(j−1) + s × (p_j − p_(j−1)) + r_j, each
+ * checked against the quantity's range; then checks that the slope sent is the canonical one.
+ */
 function readChannel(
   f: Fields,
   reader: BitReader,
   k: number,
-  name: string,
+  c: ChannelSpec,
   first: number | null,
+  slope: number,
   slots: readonly number[],
   n: number,
-  range: { min: number; max: number },
 ): (number | null)[] {
   const values: (number | null)[] = new Array(n).fill(null);
-  if (first === null) return values;
-  let v = first;
-  values[slots[0]!] = v;
-  for (let j = 1; j < slots.length; j++) {
-    const z = reader.rice(k);
-    if (z === undefined) f.fail(`residual block ends after ${j - 1} of ${slots.length - 1} ${name} deltas`);
-    v += unzigzag(z!);
-    if (v < range.min || v > range.max) {
-      f.fail(`${name} of slot ${slots[j]} is ${v}, outside ${range.min}..${range.max}`);
+  const valid: number[] = [];
+  if (first !== null) {
+    let v = first;
+    values[slots[0]!] = v;
+    valid.push(v);
+    for (let j = 1; j < slots.length; j++) {
+      const z = reader.rice(k);
+      if (z === undefined) {
+        f.fail(`residual block ends after ${j - 1} of ${slots.length - 1} ${c.name} residuals`);
+      }
+      v += slope * (slots[j]! - slots[j - 1]!) + unzigzag(z!);
+      if (v < c.min || v > c.max) f.fail(`${c.name} of slot ${slots[j]} is ${v}, outside ${c.min}..${c.max}`);
+      values[slots[j]!] = v;
+      valid.push(v);
     }
-    values[slots[j]!] = v;
+  }
+  const canonical = canonicalSlope(slots, valid);
+  if (slope !== canonical) {
+    const why = valid.length >= 2 ? "trunc of mean change per slot" : `fewer than 2 valid ${c.name} values`;
+    f.fail(`${c.slopeName} is ${slope}, expected ${canonical} (${why})`);
   }
   return values;
 }

@@ -7,6 +7,7 @@ import { PayloadError } from "./errors.ts";
 import { BATTERY, FORMAT_VERSION, formatInt, HUMIDITY, TEMPERATURE, U32_MAX } from "./fields.ts";
 import { CONFIG_RESULTS, RESET_CAUSES } from "./names.ts";
 import { encodeResidualBlock } from "./rice.ts";
+import { canonicalSlope, residuals } from "./trend.ts";
 import type { BikeInput, ClimateInput, ConfigPatch, StatusInput } from "./types.ts";
 
 class InputCheck {
@@ -34,24 +35,27 @@ export function encodeClimate(input: ClimateInput): Uint8Array {
     c.fail(`${n} temperatures but ${input.humidities.length} humidities; one of each per slot`);
   }
   c.int("number of slots", n, 1, 32);
-  c.int("intervalS", input.intervalS, 30, 3600);
+  c.int("intervalMin", input.intervalMin, 1, 60);
   c.int("ageS", input.ageS, 0, U32_MAX);
   c.intOrNull("batteryMv", input.batteryMv, BATTERY.min, BATTERY.max);
   const t = channel(c, "temperatures", input.temperatures, TEMPERATURE);
   const h = channel(c, "humidities", input.humidities, HUMIDITY);
 
-  const w = new CborWriter().array(t.missing === 0 && h.missing === 0 ? 8 : 10);
-  w.int(FORMAT_VERSION).int(n).int(input.intervalS).int(input.ageS);
+  const masks = t.missing !== 0 || h.missing !== 0;
+  const w = new CborWriter().array(masks ? 12 : 10);
+  w.int(FORMAT_VERSION).int(n).int(input.intervalMin).int(input.ageS);
   w.intOrNull(t.first).intOrNull(h.first);
-  w.bytes(encodeResidualBlock(t.deltas, h.deltas));
+  w.int(t.slope).int(h.slope);
+  w.bytes(encodeResidualBlock(t.residuals, h.residuals));
   w.intOrNull(input.batteryMv);
-  if (t.missing !== 0 || h.missing !== 0) w.int(t.missing).int(h.missing);
+  if (masks) w.int(t.missing).int(h.missing);
   return w.finish();
 }
 
 interface Channel {
   first: number | null;
-  deltas: number[];
+  slope: number;
+  residuals: number[];
   missing: number;
 }
 
@@ -61,19 +65,19 @@ function channel(
   values: readonly (number | null)[],
   range: { min: number; max: number },
 ): Channel {
-  const result: Channel = { first: null, deltas: [], missing: 0 };
-  let previous: number | null = null;
+  const slots: number[] = [];
+  const valid: number[] = [];
+  let missing = 0;
   values.forEach((v, i) => {
     if (v === null) {
-      result.missing += 2 ** i;
+      missing += 2 ** i;
       return;
     }
-    c.int(`${name}[${i}]`, v, range.min, range.max);
-    if (previous === null) result.first = v;
-    else result.deltas.push(v - previous);
-    previous = v;
+    valid.push(c.int(`${name}[${i}]`, v, range.min, range.max));
+    slots.push(i);
   });
-  return result;
+  const slope = canonicalSlope(slots, valid);
+  return { first: valid[0] ?? null, slope, residuals: residuals(slots, valid, slope), missing };
 }
 
 export function encodeBike(input: BikeInput): Uint8Array {

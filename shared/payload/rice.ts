@@ -1,5 +1,6 @@
-// Zigzag mapping and Rice codes of the climate residual block (PAYLOAD.md, "Residual block"):
-// a value z with parameter k is q = z >> k one-bits, a zero-bit, then the k low bits of z, MSB first.
+// Zigzag mapping and Rice codes of the climate residual block (PAYLOAD.md, "Residual block"), which carries
+// the residuals left after trend removal (trend.ts). A value z with parameter k is q = z >> k one-bits,
+// a zero-bit, then the k low bits of z, MSB first.
 
 export const MAX_RICE_K = 15;
 
@@ -98,10 +99,13 @@ export class BitReader {
   }
 }
 
-/** Byte 0 holds (k_t << 4) | k_h, then the temperature deltas, then the humidity deltas. */
-export function encodeResidualBlock(tDeltas: readonly number[], hDeltas: readonly number[]): Uint8Array {
-  const tz = tDeltas.map(zigzag);
-  const hz = hDeltas.map(zigzag);
+/** Byte 0 holds (k_t << 4) | k_h, then the temperature residuals, then the humidity residuals. */
+export function encodeResidualBlock(
+  tResiduals: readonly number[],
+  hResiduals: readonly number[],
+): Uint8Array {
+  const tz = tResiduals.map(zigzag);
+  const hz = hResiduals.map(zigzag);
   const kt = canonicalRiceK(tz);
   const kh = canonicalRiceK(hz);
   const w = new BitWriter();

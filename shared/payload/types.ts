@@ -13,8 +13,15 @@ export interface ClimateSample {
 export interface ClimateBatch {
   kind: "climate";
   version: 1;
+  /** Minutes between consecutive samples, as sent (interval_min). */
+  intervalMin: number;
+  /** The same interval in seconds, 60 × intervalMin. */
   intervalS: number;
   ageS: number;
+  /** The batch's temperature trend in °C per slot as sent (t_slope / 100); 0 with fewer than 2 valid values. */
+  tSlope: number;
+  /** The batch's humidity trend in %RH per slot as sent (h_slope / 100); 0 with fewer than 2 valid values. */
+  hSlope: number;
   batteryMv: number | null;
   samples: ClimateSample[];
 }
@@ -76,7 +83,7 @@ export type DecodedUplink = ClimateBatch | BikeBatch | NodeStatus;
 export interface NodeConfig {
   cfgId: number;
   sensors: number;
-  climateIntervalS: number;
+  climateIntervalMin: number;
   climateLatencyS: number;
   bikeLatencyS: number;
   tOffset: number;
@@ -105,7 +112,8 @@ export interface ConfigDownlink {
 }
 
 export interface ClimateInput {
-  intervalS: number;
+  /** Minutes between consecutive samples, 1..60. The encoder computes the slopes from the samples. */
+  intervalMin: number;
   ageS: number;
   batteryMv: number | null;
   /** One entry per slot, oldest first, in 0.01 °C; null = missing. */

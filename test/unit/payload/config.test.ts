@@ -23,10 +23,10 @@ function result(bytes: Uint8Array, current: NodeConfig = DEFAULT_CONFIG) {
 
 describe("applyConfig", () => {
   it("applies a valid downlink over the configuration in force", () => {
-    const first = applyConfig(DEFAULT_CONFIG, encodeConfig({ cfgId: 9, climateIntervalS: 600 }));
+    const first = applyConfig(DEFAULT_CONFIG, encodeConfig({ cfgId: 9, climateIntervalMin: 10 }));
     expect(first).toMatchObject({ result: 0, resultName: "applied", message: null, cfgId: 9 });
     const second = applyConfig(first.config, encodeConfig({ cfgId: 10, alertTHigh: 3000 }));
-    expect(second.config).toEqual({ ...DEFAULT_CONFIG, cfgId: 10, climateIntervalS: 600, alertTHigh: 3000 });
+    expect(second.config).toEqual({ ...DEFAULT_CONFIG, cfgId: 10, climateIntervalMin: 10, alertTHigh: 3000 });
   });
 
   it("checks consistency against the configuration in force, which decodeConfig cannot know", () => {
@@ -120,9 +120,9 @@ describe("applyConfig", () => {
   });
 
   it("accepts integer heads longer than needed and keys in any order", () => {
-    const bytes = Uint8Array.from([0xa2, 0x02, 0x1a, 0x00, 0x00, 0x02, 0x58, 0x00, 0x19, 0x00, 0x05]);
+    const bytes = Uint8Array.from([0xa2, 0x02, 0x1a, 0x00, 0x00, 0x00, 0x0a, 0x00, 0x19, 0x00, 0x05]);
     expect(applyConfig(DEFAULT_CONFIG, bytes)).toMatchObject({ result: 0, cfgId: 5 });
-    expect(applyConfig(DEFAULT_CONFIG, bytes).config.climateIntervalS).toBe(600);
+    expect(applyConfig(DEFAULT_CONFIG, bytes).config.climateIntervalMin).toBe(10);
   });
 
   it("allows null only for the alert thresholds", () => {

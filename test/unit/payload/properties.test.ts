@@ -1,6 +1,7 @@
-// Property tests: random sensor traces round-trip exactly through encode -> decode (TS and ES5), the
-// decoder accepts any Rice parameter, and arbitrary bytes only ever fail with a PayloadError, the same one
-// in both decoders.
+// Property tests: random sensor traces (with and without a trend) round-trip exactly through encode -> decode
+// (TS and ES5), the encoder's slopes and residuals match an independent reading of PAYLOAD.md, both decoders
+// reject every non-canonical slope, accept any Rice parameter, and arbitrary bytes only ever fail with a
+// PayloadError, the same one in both decoders.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { CborWriter } from "../../../shared/payload/cbor-write.ts";
@@ -22,7 +23,7 @@ import {
   PayloadError,
   type StatusInput,
 } from "../../../shared/payload/index.ts";
-import { BitWriter, zigzag } from "../../../shared/payload/rice.ts";
+import { BitWriter, canonicalRiceK, zigzag } from "../../../shared/payload/rice.ts";
 import { bytesOf, codecOutcome, loadCodec, outcome, VALID } from "./helpers.ts";
 
 const codec = loadCodec();
@@ -30,11 +31,18 @@ const U32 = 0xffffffff;
 
 const clamp = (v: number, min: number, max: number) => Math.min(max, Math.max(min, v));
 
-/** A random walk in [min, max]: mostly small steps, sometimes a jump anywhere in the range. */
+/**
+ * A random walk in [min, max]: a steady trend (often none) plus mostly small steps, sometimes a jump
+ * anywhere in the range.
+ */
 function trace(n: number, min: number, max: number): fc.Arbitrary<(number | null)[]> {
   const step = fc.oneof(
     { weight: 8, arbitrary: fc.integer({ min: -30, max: 30 }) },
     { weight: 1, arbitrary: fc.integer({ min: min - max, max: max - min }) },
+  );
+  const drift = fc.oneof(
+    { weight: 2, arbitrary: fc.constant(0) },
+    { weight: 3, arbitrary: fc.integer({ min: -80, max: 80 }) },
   );
   const gap = fc.oneof(
     { weight: 5, arbitrary: fc.constant(false) },
@@ -43,14 +51,15 @@ function trace(n: number, min: number, max: number): fc.Arbitrary<(number | null
   return fc
     .tuple(
       fc.integer({ min, max }),
+      drift,
       fc.array(step, { minLength: n, maxLength: n }),
       fc.array(gap, { minLength: n, maxLength: n }),
       fc.boolean(),
     )
-    .map(([start, steps, gaps, useGaps]) => {
+    .map(([start, trend, steps, gaps, useGaps]) => {
       let v = start;
       return steps.map((s, i) => {
-        v = clamp(v + s, min, max);
+        v = clamp(v + trend + s, min, max);
         return useGaps && gaps[i] ? null : v;
       });
     });
@@ -58,7 +67,7 @@ function trace(n: number, min: number, max: number): fc.Arbitrary<(number | null
 
 const climateInput: fc.Arbitrary<ClimateInput> = fc.integer({ min: 1, max: 32 }).chain((n) =>
   fc.record({
-    intervalS: fc.integer({ min: 30, max: 3600 }),
+    intervalMin: fc.integer({ min: 1, max: 60 }),
     ageS: fc.oneof(fc.integer({ min: 0, max: 600 }), fc.integer({ min: 0, max: U32 })),
     batteryMv: fc.option(fc.integer({ min: 0, max: 6000 }), { nil: null }),
     temperatures: trace(n, -4000, 8500),
@@ -133,10 +142,15 @@ describe("round trips", () => {
         const decoded = decodeUplink(1, bytes) as ClimateBatch;
         expect(decoded.samples.map((s) => centi(s.temperatureC))).toEqual(input.temperatures);
         expect(decoded.samples.map((s) => centi(s.humidityPct))).toEqual(input.humidities);
-        expect([decoded.intervalS, decoded.ageS, decoded.batteryMv]).toEqual([
-          input.intervalS,
+        expect([decoded.intervalMin, decoded.intervalS, decoded.ageS, decoded.batteryMv]).toEqual([
+          input.intervalMin,
+          60 * input.intervalMin,
           input.ageS,
           input.batteryMv,
+        ]);
+        expect([decoded.tSlope, decoded.hSlope]).toEqual([
+          slopeOf(input.temperatures) / 100,
+          slopeOf(input.humidities) / 100,
         ]);
         expect(codecData(1, bytes)).toEqual(outcome(() => decoded));
       }),
@@ -197,28 +211,101 @@ describe("round trips", () => {
         fc.integer({ min: 0, max: 15 }),
         fc.integer({ min: 0, max: 15 }),
         (input, kt, kh) => {
-          const deltas = (values: (number | null)[]) => {
-            const valid = values.filter((v): v is number => v !== null);
-            return valid.slice(1).map((v, i) => zigzag(v - valid[i]!));
-          };
-          const w = new BitWriter();
-          for (const z of deltas(input.temperatures)) w.rice(z, kt);
-          for (const z of deltas(input.humidities)) w.rice(z, kh);
-          const block = [(kt << 4) | kh, ...w.finish()];
-          // Splice the block into the canonical message in place of the canonical one.
-          const canonical = decodeCborArray(encodeClimate(input));
-          const c = new CborWriter().array(canonical.length);
-          for (const [i, e] of canonical.entries()) {
-            if (i === 6) c.bytes(block);
-            else c.raw(e);
-          }
-          const bytes = c.finish();
+          const bytes = climateWith(input, { kt, kh });
           const expected = outcome(() => decodeUplink(1, encodeClimate(input)));
           expect(outcome(() => decodeUplink(1, bytes))).toEqual(expected);
           expect(codecData(1, bytes)).toEqual(expected);
         },
       ),
       { numRuns: 200 },
+    );
+  });
+});
+
+/** PAYLOAD.md "Trend and residuals", written independently of shared/payload/trend.ts. */
+function validOf(values: (number | null)[]): { p: number; v: number }[] {
+  return values.flatMap((v, p) => (v === null ? [] : [{ p, v }]));
+}
+
+function slopeOf(values: (number | null)[]): number {
+  const valid = validOf(values);
+  if (valid.length < 2) return 0;
+  const first = valid[0]!;
+  const last = valid.at(-1)!;
+  return Math.trunc((last.v - first.v) / (last.p - first.p)) + 0; // + 0 turns -0 into 0
+}
+
+function residualsOf(values: (number | null)[], s: number): number[] {
+  const valid = validOf(values);
+  return valid.slice(1).map((x, j) => x.v - valid[j]!.v - s * (x.p - valid[j]!.p));
+}
+
+/**
+ * The canonical message of `input` with the given slopes and Rice parameters instead of the canonical
+ * ones; the residuals follow the slopes, so the values the block carries stay the same.
+ */
+function climateWith(
+  input: ClimateInput,
+  o: { tSlope?: number; hSlope?: number; kt?: number; kh?: number },
+): Uint8Array {
+  const ts = o.tSlope ?? slopeOf(input.temperatures);
+  const hs = o.hSlope ?? slopeOf(input.humidities);
+  const tz = residualsOf(input.temperatures, ts).map(zigzag);
+  const hz = residualsOf(input.humidities, hs).map(zigzag);
+  const kt = o.kt ?? canonicalRiceK(tz);
+  const kh = o.kh ?? canonicalRiceK(hz);
+  const w = new BitWriter();
+  for (const z of tz) w.rice(z, kt);
+  for (const z of hz) w.rice(z, kh);
+  const block = [(kt << 4) | kh, ...w.finish()];
+  const canonical = decodeCborArray(encodeClimate(input));
+  const c = new CborWriter().array(canonical.length);
+  for (const [i, e] of canonical.entries()) {
+    if (i === 6) c.int(ts);
+    else if (i === 7) c.int(hs);
+    else if (i === 8) c.bytes(block);
+    else c.raw(e);
+  }
+  return c.finish();
+}
+
+describe("trend", () => {
+  it("the canonical message is the one built from the independent slope and residuals", () => {
+    fc.assert(
+      fc.property(climateInput, (input) => {
+        expect([...climateWith(input, {})]).toEqual([...encodeClimate(input)]);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("a slope other than the canonical one is rejected by both decoders, even when the values fit", () => {
+    const channel = fc.constantFrom("t", "h");
+    const offset = fc.oneof(fc.integer({ min: -3, max: 3 }), fc.integer({ min: -20000, max: 20000 }));
+    fc.assert(
+      fc.property(climateInput, channel, offset, (input, which, delta) => {
+        fc.pre(delta !== 0);
+        const values = which === "t" ? input.temperatures : input.humidities;
+        const name = which === "t" ? "t_slope" : "h_slope";
+        const max = which === "t" ? 12500 : 10000;
+        const canonical = slopeOf(values);
+        const sent = canonical + delta;
+        const bytes = climateWith(input, which === "t" ? { tSlope: sent } : { hSlope: sent });
+        const result = outcome(() => decodeUplink(1, bytes));
+        expect(codecData(1, bytes)).toEqual(result);
+        expect("error" in result).toBe(true);
+        const message = (result as { error: string }).error;
+        if (sent < -max || sent > max) {
+          expect(message).toBe(`climate batch: ${name} is ${sent}, outside ${-max}..${max}`);
+        } else {
+          const why =
+            validOf(values).length >= 2
+              ? "trunc of mean change per slot"
+              : `fewer than 2 valid ${which === "t" ? "temperature" : "humidity"} values`;
+          expect(message).toBe(`climate batch: ${name} is ${sent}, expected ${canonical} (${why})`);
+        }
+      }),
+      { numRuns: 400 },
     );
   });
 });

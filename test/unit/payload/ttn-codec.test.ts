@@ -68,6 +68,11 @@ describe("ttn-codec.js decodes like shared/payload", () => {
     const hex = "8a011b000000000001000005001a00000ce40000000000";
     expect(viaTs(3, hex)).toEqual({ data: VALID.find((v) => v.name === "status-boot")!.decoded });
     expect(viaCodec(3, hex)).toEqual(viaTs(3, hex));
+    // climate-slope-truncation with t_slope -2 in a 4-byte head and h_slope 2 in an 8-byte head
+    const climate = "8a01040501190834191388" + "3a00000001" + "1b0000000000000002" + "43004c00190bc2";
+    const decoded = VALID.find((v) => v.name === "climate-slope-truncation")!.decoded;
+    expect(viaTs(1, climate)).toEqual({ data: decoded });
+    expect(viaCodec(1, climate)).toEqual(viaTs(1, climate));
   });
 });
 
@@ -82,16 +87,22 @@ describe("ttn-codec.js encodeDownlink", () => {
   });
 
   it("refuses a configuration the node would reject", () => {
-    expect(codec.encodeDownlink({ data: { cfgId: 1, climateIntervalS: 10 } }).errors).toEqual([
-      "configuration: key 2 (climate_interval_s) is 10, outside 30..3600",
+    expect(codec.encodeDownlink({ data: { cfgId: 1, climateIntervalMin: 0 } }).errors).toEqual([
+      "configuration: key 2 (climate_interval_min) is 0, outside 1..60",
+    ]);
+    expect(codec.encodeDownlink({ data: { cfgId: 1, climateIntervalMin: 300 } }).errors).toEqual([
+      "configuration: key 2 (climate_interval_min) is 300, outside 1..60",
+    ]);
+    expect(codec.encodeDownlink({ data: { cfgId: 1, climateIntervalS: 300 } }).errors).toEqual([
+      "configuration input: unknown field climateIntervalS",
     ]);
     expect(codec.encodeDownlink({ data: { cfgId: 1, interval: 300 } }).errors).toEqual([
       "configuration input: unknown field interval",
     ]);
     expect(codec.encodeDownlink({ data: { cfgId: 1.5 } }).errors[0]).toContain("must be an integer or null");
-    expect(codec.encodeDownlink({ data: { climateIntervalS: 300 } }).errors).toEqual([
+    expect(codec.encodeDownlink({ data: { climateIntervalMin: 5 } }).errors).toEqual([
       "configuration: cfg_id (key 0) is missing",
     ]);
-    expect([...encodeConfig({ climateIntervalS: 300 })]).toEqual([0xa1, 0x02, 0x19, 0x01, 0x2c]);
+    expect([...encodeConfig({ climateIntervalMin: 5 })]).toEqual([0xa1, 0x02, 0x05]);
   });
 });

@@ -33,6 +33,15 @@ function decodeAny(fport: number, bytes: Uint8Array): unknown {
   return fport === 10 ? decodeConfig(bytes) : decodeUplink(fport, bytes);
 }
 
+/** PAYLOAD.md "Trend and residuals": trunc((v_last − v_first) / (p_last − p_first)), 0 below 2 values. */
+function slopeOf(values: (number | null)[]): number {
+  const valid = values.flatMap((v, p) => (v === null ? [] : [{ p, v }]));
+  if (valid.length < 2) return 0;
+  const first = valid[0]!;
+  const last = valid.at(-1)!;
+  return Math.trunc((last.v - first.v) / (last.p - first.p)) + 0; // + 0 turns -0 into 0
+}
+
 /** The CBOR structure PAYLOAD.md prescribes for an input, built without project code (residuals aside). */
 function expectedClimateHead(input: ClimateInput): unknown[] {
   const mask = (values: (number | null)[]) =>
@@ -40,9 +49,10 @@ function expectedClimateHead(input: ClimateInput): unknown[] {
   const first = (values: (number | null)[]) => values.find((v) => v !== null) ?? null;
   const tm = mask(input.temperatures);
   const hm = mask(input.humidities);
-  const head = [1, input.temperatures.length, input.intervalS, input.ageS, first(input.temperatures)];
+  const head = [1, input.temperatures.length, input.intervalMin, input.ageS, first(input.temperatures)];
+  const slopes = [slopeOf(input.temperatures), slopeOf(input.humidities)];
   const tail = [input.batteryMv, ...(tm === 0 && hm === 0 ? [] : [tm, hm])];
-  return [...head, first(input.humidities), "residuals", ...tail];
+  return [...head, first(input.humidities), ...slopes, "residuals", ...tail];
 }
 
 describe("payload vectors", () => {
@@ -51,6 +61,29 @@ describe("payload vectors", () => {
     for (const fport of [1, 2, 3, 10]) expect(VALID.some((v) => v.fport === fport)).toBe(true);
     expect(new Set(VALID.map((v) => v.name)).size).toBe(VALID.length);
     expect(new Set(INVALID.map((v) => v.name)).size).toBe(INVALID.length);
+  });
+
+  it("cover trends up and down, slopes across gaps and truncation toward zero", () => {
+    const climates = VALID.flatMap((v) => (v.fport === 1 ? [v.input] : []));
+    const channels = climates.flatMap((c) => [c.temperatures, c.humidities]);
+    const hasGap = (values: (number | null)[]) => {
+      const valid = values.flatMap((v, p) => (v === null ? [] : [p]));
+      return valid.some((p, j) => j > 0 && p - valid[j - 1]! > 1);
+    };
+    /** (v_last − v_first) / (p_last − p_first) is negative and not an integer: trunc and floor differ. */
+    const truncatesNegative = (values: (number | null)[]) => {
+      const valid = values.flatMap((v, p) => (v === null ? [] : [{ p, v }]));
+      if (valid.length < 2) return false;
+      const q = (valid.at(-1)!.v - valid[0]!.v) / (valid.at(-1)!.p - valid[0]!.p);
+      return q < 0 && Math.trunc(q) !== Math.floor(q);
+    };
+    expect(channels.some((c) => slopeOf(c) > 0)).toBe(true);
+    expect(channels.some((c) => slopeOf(c) < 0)).toBe(true);
+    expect(channels.some((c) => slopeOf(c) !== 0 && hasGap(c))).toBe(true);
+    expect(channels.some((c) => truncatesNegative(c))).toBe(true);
+    expect(channels.some((c) => truncatesNegative(c) && hasGap(c))).toBe(true);
+    expect(climates.some((c) => c.intervalMin === 1)).toBe(true);
+    expect(climates.some((c) => c.intervalMin === 60)).toBe(true);
   });
 
   describe.each(VALID.map((v) => [v.name, v] as const))("%s", (_name, v) => {
@@ -118,7 +151,12 @@ describe("payload vectors", () => {
         expect(c.batteryMv).toBe(v.input.batteryMv);
         const n = v.input.temperatures.length;
         expect(c.samples[n - 1]!.secondsBeforeUplink).toBe(v.input.ageS);
-        expect(c.samples[0]!.secondsBeforeUplink).toBe(v.input.ageS + (n - 1) * v.input.intervalS);
+        expect(c.samples[0]!.secondsBeforeUplink).toBe(v.input.ageS + (n - 1) * 60 * v.input.intervalMin);
+        expect([c.intervalMin, c.intervalS]).toEqual([v.input.intervalMin, 60 * v.input.intervalMin]);
+        expect([c.tSlope * 100, c.hSlope * 100].map(Math.round)).toEqual([
+          slopeOf(v.input.temperatures),
+          slopeOf(v.input.humidities),
+        ]);
       } else if (v.fport === 2) {
         const b = decoded as BikeBatch;
         expect(b.bins.map(({ ab, ba }) => ({ ab, ba }))).toEqual(v.input.bins);
