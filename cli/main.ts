@@ -16,6 +16,8 @@ const { registerDevices } = await import("./devices.ts");
 registerDevices(program);
 const { registerGateway } = await import("./gateway.ts");
 registerGateway(program);
+const { registerSim } = await import("./sim.ts");
+registerSim(program);
 
 try {
   await program.parseAsync(process.argv);
