@@ -1,6 +1,6 @@
 // Bicycle counts per direction in clock-aligned bins of bike_bin_s (shared/PAYLOAD.md "FPort 2"). The open
 // bin lives in the state region; closed bins, empty ones included, wait in the bike ring.
-import { PASS_AB, PASS_BA, detectorPulse, detectorTakeNoise } from "./bike-detector";
+import { PASS_AB, PULSE_NONE, detectorPulse, detectorTakeNoise } from "./bike-detector";
 import { secondsBetween } from "./clock";
 import { K_BIKE_BIN, K_SENSORS, SENSOR_BIKES, cfg, cfgPeriod } from "./config";
 import { RING_CAP, ringPush } from "./ring";
@@ -52,14 +52,13 @@ export function binsPulse(channel: u32, tMs: u32, now: u32): void {
   if (channel > 1) return countNoise(1);
   if (!(cfg(K_SENSORS) & SENSOR_BIKES)) return;
   binsTick(now);
+  // PASS_AB or PASS_BA: direction 0 or 1, the A→B count in the low half of the open bin's counts.
   let pass = detectorPulse(channel, tMs);
-  if (pass == PASS_AB || pass == PASS_BA) {
-    let direction: u32 = pass == PASS_AB ? 0 : 1;
+  if (pass != PULSE_NONE) {
+    let shift = u32(pass - PASS_AB) << 4;
     let counts = load<u32>(ST_BIN_COUNTS);
-    if (((counts >> (direction << 4)) & COUNT_MAX) < COUNT_MAX) {
-      store<u32>(ST_BIN_COUNTS, counts + (1 << (direction << 4)));
-    }
-    count(CNT_PASS_AB + direction, 1);
+    if (((counts >> shift) & COUNT_MAX) < COUNT_MAX) store<u32>(ST_BIN_COUNTS, counts + (1 << shift));
+    count(CNT_PASS_AB + u32(pass - PASS_AB), 1);
   }
   countNoise(detectorTakeNoise());
 }

@@ -128,6 +128,7 @@ export function detectorTakeNoise(): u32 {
 }
 
 // A new front wheel crossed from the other channel (at t0) to `channel` (now, dt later).
+@inline
 function counted(dir: i32, channel: u32, t0: u32, dt: u32, now: u32): i32 {
   const d = <u32>dir << 3;
   store<u32>(FRONT_T + d + 4, load<u32>(FRONT_T + d));

@@ -32,9 +32,8 @@ export function writeUint(value: u32): void {
   writeHead(MAJOR_UINT, value);
 }
 
-/** An int, or null for NONE. */
+/** An int, or null for NONE. A negative value -1 - x is major type 1 (the sign bit) with argument x. */
 export function writeIntOrNull(value: i32): void {
   if (value == NONE) writeByte(NULL_BYTE);
-  else if (value < 0) writeHead(MAJOR_NEGINT, ~value);
-  else writeHead(MAJOR_UINT, value);
+  else writeHead(u32(value) >>> 31, value ^ (value >> 31));
 }

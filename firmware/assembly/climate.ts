@@ -4,14 +4,13 @@ import { isBefore, secondsBetween } from "./clock";
 import {
   K_ALERT_HIGH,
   K_ALERT_LOW,
-  K_CLIMATE_INTERVAL,
   K_SENSORS,
   K_STUCK_COUNT,
   K_T_OFFSET,
   NONE,
   SENSOR_CLIMATE,
   cfg,
-  cfgPeriod,
+  climateIntervalS,
 } from "./config";
 import { logEvent, sensorRead } from "./host-imports";
 import { itemValue, ringItem, ringPush } from "./ring";
@@ -49,6 +48,7 @@ export function slotValue(i: u32, channel: u32): i32 {
   return (itemValue(ringItem(ST_CLIMATE_RING, i)) << ((channel ^ 1) << 4)) >> 16;
 }
 
+@inline
 function reject(channel: u32, flag: u32): i32 {
   raise(flag << channel);
   logEvent(LOG_SAMPLE_REJECTED, channel);
@@ -63,9 +63,11 @@ function readClimate(channel: u32): i32 {
   let repeats = raw == load<i32>(stuck) ? min<u32>(load<u32>(stuck, 4) + 1, 255) : 1;
   store<i32>(stuck, raw);
   store<u32>(stuck, repeats, 4);
-  // The range applies to the calibrated value: that is what would be sent.
+  // The range applies to the calibrated value: that is what would be sent. One unsigned comparison
+  // checks both ends (shared/PAYLOAD.md "Value ranges": temperature -4000..8500, humidity 0..10000).
   let value = raw + cfg(K_T_OFFSET + channel);
-  if (channel ? u32(value) > H_MAX : value < T_MIN || value > T_MAX) return reject(channel, FLAG_T_RANGE);
+  let lowest = channel ? 0 : T_MIN;
+  if (u32(value - lowest) > u32(channel ? H_MAX : T_MAX - T_MIN)) return reject(channel, FLAG_T_RANGE);
   let limit = u32(cfg(K_STUCK_COUNT));
   if (limit && repeats >= limit) return reject(channel, FLAG_T_STUCK);
   return value;
@@ -82,28 +84,32 @@ export function readBattery(): i32 {
 
 /**
  * Temperature alert with hysteresis: starts at t ≥ alert_t_high or t ≤ alert_t_low, ends once t is back
- * inside by ALERT_HYSTERESIS. A new alert sends the pending batch at once (uplink.ts).
+ * inside by ALERT_HYSTERESIS. A new alert sends the pending batch at once (uplink.ts); flag 13 is raised at
+ * every sample while the alert lasts.
  */
 function updateAlert(t: i32): void {
-  if (t == NONE) return;
-  // An unset threshold is out of reach: NONE is far below every temperature, NO_HIGH far above.
-  let high = cfg(K_ALERT_HIGH);
-  if (high == NONE) high = NO_HIGH;
-  let low = cfg(K_ALERT_LOW);
   let active = load<u32>(ST_ALERT);
-  if (!active && (t >= high || t <= low)) {
-    active = 1;
-    store<u32>(ST_ALERT_SEND, 1);
-  } else if (t < high - ALERT_HYSTERESIS && t > low + ALERT_HYSTERESIS) {
-    active = 0;
+  if (t != NONE) {
+    // An unset threshold is out of reach: NONE is far below every temperature, NO_HIGH far above.
+    let high = cfg(K_ALERT_HIGH);
+    if (high == NONE) high = NO_HIGH;
+    let low = cfg(K_ALERT_LOW);
+    if (!active && (t >= high || t <= low)) {
+      active = 1;
+      store<u32>(ST_ALERT_SEND, 1);
+    } else if (t < high - ALERT_HYSTERESIS && t > low + ALERT_HYSTERESIS) {
+      active = 0;
+    }
+    store<u32>(ST_ALERT, active);
   }
-  store<u32>(ST_ALERT, active);
+  if (active) raise(FLAG_ALERT);
 }
 
-/** Takes the sample of the current slot when it is due. Slots are multiples of climate_interval_s. */
+/** Takes the sample of the current slot when it is due. Slots are multiples of climate_interval_min. */
+@inline
 export function climateTick(now: u32): void {
   if (!(cfg(K_SENSORS) & SENSOR_CLIMATE) || isBefore(now, load<u32>(ST_NEXT_SAMPLE))) return;
-  let interval = cfgPeriod(K_CLIMATE_INTERVAL);
+  let interval = climateIntervalS();
   let slot = now - (now % interval);
   let skipped = load<u32>(ST_NEXT_SAMPLE);
   if (secondsBetween(skipped, slot) <= MAX_SKIPPED_SLOTS * interval) {
@@ -115,12 +121,11 @@ export function climateTick(now: u32): void {
   count(CNT_SAMPLES, 1);
   if (t == NONE || h == NONE) count(CNT_REJECTED, 1);
   updateAlert(t);
-  if (load<u32>(ST_ALERT)) raise(FLAG_ALERT);
   ringPush(ST_CLIMATE_RING, slot, (t & 0xffff) | (h << 16), interval);
 }
 
 /** The next sample is the first slot strictly after `now` (after a clock step or an interval change). */
 export function climateReschedule(now: u32): void {
-  let interval = cfgPeriod(K_CLIMATE_INTERVAL);
+  let interval = climateIntervalS();
   store<u32>(ST_NEXT_SAMPLE, now - (now % interval) + interval);
 }

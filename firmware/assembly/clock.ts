@@ -6,6 +6,7 @@ export function secondsBetween(from: u32, to: u32): u32 {
   return i32(to - from) > 0 ? to - from : 0;
 }
 
+@inline
 export function isBefore(a: u32, b: u32): bool {
   return i32(a - b) < 0;
 }

@@ -22,6 +22,8 @@ export const K_DEBOUNCE: u32 = 14;
 export const K_STUCK_COUNT: u32 = 15;
 export const K_BIKE_BIN: u32 = 16;
 export const CONFIG_KEYS: u32 = 17;
+/** A longer configuration is rejected as oversized (shared/PAYLOAD.md result 4); also the downlink buffer. */
+export const CONFIG_MAX_BYTES: u32 = 64;
 
 export const SENSOR_CLIMATE: i32 = 1;
 export const SENSOR_BIKES: i32 = 2;
@@ -29,26 +31,34 @@ export const SENSOR_BIKES: i32 = 2;
 /** "No value": null in the configuration and in payloads, a missing sample. Outside every valid range. */
 export const NONE: i32 = -32768;
 
-/** Per key: minimum, maximum, default. */
-const LIMITS: usize = memory.data<i32>([
-  1, 65535, 0,
-  0, 3, 1,
-  30, 3600, 300,
-  60, 86400, 3600,
-  300, 86400, 7200,
-  -1000, 1000, 0,
-  -2000, 2000, 0,
-  -4000, 8500, NONE,
-  -4000, 8500, NONE,
-  3600, 604800, 86400,
-  1000, 600000, 30000,
-  100, 5000, 1000,
-  1, 60, 5,
-  5, 100, 50,
-  1, 500, 30,
-  0, 255, 24,
-  300, 3600, 900,
+/** Per key (<< 2): the maximum. */
+const MAXIMUM: usize = memory.data<i32>([
+  65535, 3, 60, 86400, 86400, 1000, 2000, 8500, 8500, 604800, 600000, 5000, 60, 100, 500, 255, 3600,
 ]);
+/**
+ * Per key (<< 2): the minimum and the default, as i16 (half the bytes of i32). The one default that does not
+ * fit, status_interval_s, is set by configDefaults.
+ */
+const MINIMUM_DEFAULT: usize = memory.data<i16>([
+  1, 0,
+  0, 1,
+  1, 5,
+  60, 3600,
+  300, 7200,
+  -1000, 0,
+  -2000, 0,
+  -4000, i16(NONE),
+  -4000, i16(NONE),
+  3600, 0,
+  1000, 30000,
+  100, 1000,
+  1, 5,
+  5, 50,
+  1, 30,
+  0, 24,
+  300, 900,
+]);
+const STATUS_INTERVAL_DEFAULT: i32 = 86400;
 
 /** Where a downlink is validated before it is applied. */
 export const CONFIG_SCRATCH: usize = memory.data(CONFIG_KEYS << 2, 4);
@@ -62,15 +72,32 @@ export function cfgPeriod(key: u32): u32 {
   return max<u32>(u32(cfg(key)), 1);
 }
 
+/** climate_interval_min in seconds: slots, ring spacing and schedules all work in seconds. */
+export function climateIntervalS(): u32 {
+  return max<u32>(u32(cfg(K_CLIMATE_INTERVAL)) * 60, 1);
+}
+
+function copyConfig(to: usize, from: usize): void {
+  for (let k: u32 = 0; k < CONFIG_KEYS << 2; k += 4) store<i32>(to + k, load<i32>(from + k));
+}
+
 export function configDefaults(): void {
-  for (let k: u32 = 0; k < CONFIG_KEYS; k++) store<i32>(ST_CONFIG + (k << 2), load<i32>(LIMITS + k * 12, 8));
+  for (let k: u32 = 0; k < CONFIG_KEYS << 2; k += 4) {
+    store<i32>(ST_CONFIG + k, load<i16>(MINIMUM_DEFAULT + k, 2));
+  }
+  store<i32>(ST_CONFIG + (K_STATUS_INTERVAL << 2), STATUS_INTERVAL_DEFAULT);
+}
+
+/** CONFIG_SCRATCH becomes a copy of the configuration in force. */
+export function scratchFromConfig(): void {
+  copyConfig(CONFIG_SCRATCH, ST_CONFIG);
 }
 
 /** Whether `value` is allowed for `key` on its own (consistency between keys is checked later). */
 export function inRange(key: u32, value: i32): bool {
-  let at = LIMITS + key * 12;
-  if (value == NONE) return key == K_ALERT_HIGH || key == K_ALERT_LOW;
-  if (value < load<i32>(at) || value > load<i32>(at, 4)) return false;
+  let at = key << 2;
+  if (value == NONE) return key - K_ALERT_HIGH <= K_ALERT_LOW - K_ALERT_HIGH; // the alerts, 7 and 8
+  if (value > load<i32>(MAXIMUM + at) || value < i32(load<i16>(MINIMUM_DEFAULT + at))) return false;
   if (key == K_STUCK_COUNT) return value == 0 || value >= 3;
   return key != K_BIKE_BIN || 86400 % value == 0;
 }
@@ -81,7 +108,7 @@ export function scratchIsConsistent(): bool {
   let low = load<i32>(CONFIG_SCRATCH + (K_ALERT_LOW << 2));
   return (
     load<i32>(CONFIG_SCRATCH + (K_SPEED_MIN << 2)) < load<i32>(CONFIG_SCRATCH + (K_SPEED_MAX << 2)) &&
-    (high == NONE || low == NONE || low < high)
+    (high == NONE || low < high)
   );
 }
 
@@ -96,11 +123,10 @@ export function configApply(now: u32): void {
   let oldInterval = cfg(K_CLIMATE_INTERVAL);
   let oldBin = cfg(K_BIKE_BIN);
   let oldSensors = cfg(K_SENSORS);
-  for (let k: u32 = 0; k < CONFIG_KEYS; k++) {
-    store<i32>(ST_CONFIG + (k << 2), load<i32>(CONFIG_SCRATCH + (k << 2)));
-  }
+  copyConfig(ST_CONFIG, CONFIG_SCRATCH);
   if (cfg(K_CLIMATE_INTERVAL) != oldInterval) climateReschedule(now);
-  if ((cfg(K_SENSORS) ^ oldSensors) & SENSOR_BIKES) store<u32>(ST_BIN_COUNTS, 0);
-  if (cfg(K_BIKE_BIN) != oldBin || (cfg(K_SENSORS) ^ oldSensors) & SENSOR_BIKES) binsRealign(now);
+  let bikesToggled = (cfg(K_SENSORS) ^ oldSensors) & SENSOR_BIKES;
+  if (bikesToggled) store<u32>(ST_BIN_COUNTS, 0);
+  if (bikesToggled || cfg(K_BIKE_BIN) != oldBin) binsRealign(now);
   configureDetector();
 }

@@ -1,7 +1,7 @@
 // The module's exports: exactly the host ABI of hw/host-abi.md "Exports", nothing else.
 import "./fault";
 import { RX, RX_CAPACITY, downlinkReceive } from "./downlink";
-import { clockStep, nodeInit, nodeTick, stateDefaults, touch } from "./lifecycle";
+import { clockStep, nodeInit, nodeTick, touch } from "./lifecycle";
 import { binsPulse } from "./bike-bins";
 import { TX } from "./payload";
 import { ringCount } from "./ring";
@@ -11,8 +11,8 @@ import { builtFPort, radioSet, uplinkBuild, uplinkDone } from "./uplink";
 
 const ABI_VERSION: u32 = 1;
 
-// Static initialisation (_initialize): a valid default state, so no call order can divide by zero.
-stateDefaults(0);
+// No static initialisation: `_initialize` (asconfig.json exportStart) has nothing to do. Until `init` the
+// state region is all zero, which no call can trap on: every divisor taken from it is clamped to at least 1.
 
 export function abi_version(): u32 {
   return ABI_VERSION;

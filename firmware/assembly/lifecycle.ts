@@ -4,12 +4,12 @@ import { isBefore, secondsBetween } from "./clock";
 import { climateReschedule, climateTick } from "./climate";
 import {
   K_BIKE_BIN,
-  K_CLIMATE_INTERVAL,
   K_SENSORS,
   SENSOR_BIKES,
   SENSOR_CLIMATE,
   cfg,
   cfgPeriod,
+  climateIntervalS,
   configDefaults,
   configureDetector,
 } from "./config";
@@ -21,7 +21,6 @@ import {
   ST_BOOT_AT,
   ST_BOOT_DROPPED,
   ST_BOOT_NOISE,
-  ST_BUDGET_DAY,
   ST_CLIMATE_RING,
   ST_CONFIG_ID,
   ST_CONFIG_RESULT,
@@ -45,15 +44,14 @@ const RESET_OTHER: u32 = 5;
 const WAKE_FROM_DEEP_SLEEP: u32 = 6;
 
 /** A fresh state: default configuration, nothing pending, schedules aligned to `now`. */
-export function stateDefaults(now: u32): void {
+function stateDefaults(now: u32): void {
   stateClear();
   configDefaults();
-  let interval = cfgPeriod(K_CLIMATE_INTERVAL);
+  let interval = climateIntervalS();
   store<u32>(ST_NEXT_SAMPLE, ((now + interval - 1) / interval) * interval);
   binsRealign(now);
   store<u32>(ST_LAST_STATUS, now);
-  store<u32>(ST_BUDGET_DAY, now / SECONDS_PER_DAY);
-  store<u32>(ST_LAST_NOW, now);
+  // The last time seen and the budget day are set by the touch(now) that follows in nodeInit.
 }
 
 /** Every call that carries the host's clock passes it here first. */
@@ -80,6 +78,7 @@ export function clockStep(now: u32): void {
  * sleep with a valid state carries on; anything else is a reset: uptime from zero, a status uplink, and
  * the status's cfg_id, dropped and noise_pulses count from here.
  */
+@inline
 export function nodeInit(now: u32, resetCause: u32, restored: bool): u32 {
   let valid = restored && stateIsValid();
   if (valid) {
@@ -109,6 +108,7 @@ export function nodeInit(now: u32, resetCause: u32, restored: bool): u32 {
 }
 
 /** hw/host-abi.md tick: samples and bins what is due, returns the seconds until the next tick. */
+@inline
 export function nodeTick(now: u32): u32 {
   touch(now);
   climateTick(now);

@@ -1,6 +1,7 @@
 // Ring buffer of pending items (climate samples, closed bicycle bins) inside the state region.
 // Header: u32 head (index of the oldest item, unmasked), u32 count, u32 in flight (items in the uplink just
-// built). Item, 12 bytes: u32 time (sample slot or bin start), i32 value, u32 spacing (interval_s or bin_s).
+// built). Item, 12 bytes: u32 time (sample slot or bin start), i32 value, u32 spacing in s (climate interval
+// or bin_s).
 import { countDropped } from "./status";
 
 export const RING_CAP: u32 = 32; // hw/host-abi.md "Airtime": 32 samples, 32 bins

@@ -4,8 +4,8 @@
 // airtime budget; nothing is removed until the host reports it sent.
 import { airtimeMs } from "./airtime";
 import { readBattery } from "./climate";
-import { isBefore, secondsBetween } from "./clock";
-import { K_AIRTIME_BUDGET, K_BIKE_LATENCY, K_CLIMATE_LATENCY, K_STATUS_INTERVAL, NONE, cfg } from "./config";
+import { secondsBetween } from "./clock";
+import { K_AIRTIME_BUDGET, K_CLIMATE_LATENCY, K_STATUS_INTERVAL, NONE, cfg } from "./config";
 import { logEvent } from "./host-imports";
 import { encodeBike, encodeClimate, encodeStatus } from "./payload";
 import {
@@ -109,10 +109,13 @@ function ringOf(port: u32): usize {
   return port == PORT_CLIMATE ? ST_CLIMATE_RING : ST_BIKE_RING;
 }
 
-/** Oldest pending item's time plus the latency bound of its kind; only for a non-empty ring. */
-function batchDeadline(port: u32): u32 {
-  let latency = cfg(port == PORT_CLIMATE ? K_CLIMATE_LATENCY : K_BIKE_LATENCY);
-  return itemTime(ringItem(ringOf(port), 0)) + latency;
+/** Seconds until the batch of `port` is due by its latency bound, counted from its oldest item. */
+function batchDueIn(port: u32, now: u32): u32 {
+  let ring = ringOf(port);
+  if (!ringCount(ring)) return SECONDS_PER_DAY;
+  // climate_latency_s and bike_latency_s are the keys right after the ports' numbers.
+  let latency = cfg(port + (K_CLIMATE_LATENCY - PORT_CLIMATE));
+  return secondsBetween(now, itemTime(ringItem(ring, 0)) + latency);
 }
 
 /** Builds the batch of `port` if it is due: as many consecutive items as the max payload holds. */
@@ -121,7 +124,7 @@ function buildBatch(port: u32, now: u32, urgent: bool): u32 {
   let pending = ringCount(ring);
   if (!pending) return 0;
   let n = ringRunLength(ring);
-  let due = urgent || pending == RING_CAP || !isBefore(now, batchDeadline(port));
+  let due = urgent || pending == RING_CAP || !batchDueIn(port, now);
   if (!due && encodeBatch(port, n, now, BATTERY_WIDEST) <= radioMaxPayload) return 0;
   let batteryMv = port == PORT_CLIMATE ? readBattery() : NONE;
   let len: u32;
@@ -134,9 +137,12 @@ function buildBatch(port: u32, now: u32, urgent: bool): u32 {
   return len;
 }
 
+function statusDueIn(now: u32): u32 {
+  return secondsBetween(now, load<u32>(ST_LAST_STATUS) + u32(cfg(K_STATUS_INTERVAL)));
+}
+
 function buildStatus(now: u32): u32 {
-  let interval = u32(cfg(K_STATUS_INTERVAL));
-  if (!load<u32>(ST_STATUS_WANTED) && secondsBetween(load<u32>(ST_LAST_STATUS), now) < interval) return 0;
+  if (!load<u32>(ST_STATUS_WANTED) && statusDueIn(now)) return 0;
   let len = encodeStatus(now, readBattery());
   if (len > radioMaxPayload) return 0;
   builtFlags = flags();
@@ -172,15 +178,10 @@ export function uplinkDone(now: u32, sent: bool): void {
   }
 }
 
-function batchDueIn(port: u32, now: u32): u32 {
-  return ringCount(ringOf(port)) ? secondsBetween(now, batchDeadline(port)) : SECONDS_PER_DAY;
-}
-
 /** Seconds from `now` until an uplink is due; 0 if one is due already. */
 export function uplinkDueIn(now: u32): u32 {
   if (load<u32>(ST_STATUS_WANTED) || load<u32>(ST_ALERT_SEND)) return 0;
-  let due = secondsBetween(now, load<u32>(ST_LAST_STATUS) + u32(cfg(K_STATUS_INTERVAL)));
-  return min(due, min(batchDueIn(PORT_CLIMATE, now), batchDueIn(PORT_BIKE, now)));
+  return min(statusDueIn(now), min(batchDueIn(PORT_CLIMATE, now), batchDueIn(PORT_BIKE, now)));
 }
 
 /** Whether the airtime budget refused an uplink today. */

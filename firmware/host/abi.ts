@@ -110,7 +110,7 @@ export const ConfigResult = {
 export const ConfigKey = {
   cfgId: 0,
   sensors: 1,
-  climateIntervalS: 2,
+  climateIntervalMin: 2,
   climateLatencyS: 3,
   bikeLatencyS: 4,
   tOffset: 5,

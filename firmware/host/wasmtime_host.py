@@ -117,7 +117,9 @@ def run(scenario: dict[str, Any], wasm: Path) -> tuple[dict[str, Any], dict[str,
     entries: list[dict[str, Any]] = []
     ticks = sampled = uplinks = uplink_bytes = 0
     sample_fuel: list[int] = []
+    idle_fuel: list[int] = []
     uplink_fuel: list[int] = []
+    empty_build_fuel: list[int] = []
 
     def result(i: int, value: int) -> None:
         entries.append({"step": i, "kind": "result", "value": value})
@@ -139,11 +141,14 @@ def run(scenario: dict[str, Any], wasm: Path) -> tuple[dict[str, Any], dict[str,
             if node.samples() != before:
                 sampled += 1
                 sample_fuel.append(tick_fuel)
+            else:
+                idle_fuel.append(tick_fuel)
             for n in range(MAX_UPLINKS_PER_DRAIN + 1):
                 if n == MAX_UPLINKS_PER_DRAIN:
                     raise RuntimeError(f"step {i}: more than {n} uplinks in one drain")
                 length = node.call("uplink_build", step["now"])
                 if length == 0:
+                    empty_build_fuel.append(node.fuel)
                     break
                 uplink_fuel.append(node.fuel)
                 data = node.read(node.call("tx_ptr"), length)
@@ -184,7 +189,10 @@ def run(scenario: dict[str, Any], wasm: Path) -> tuple[dict[str, Any], dict[str,
         "fuel_per_sample": round(sum(sample_fuel) / len(sample_fuel), 1) if sample_fuel else 0,
         "fuel_per_uplink": round(sum(uplink_fuel) / len(uplink_fuel), 1) if uplink_fuel else 0,
         "fuel_max_sample": max(sample_fuel, default=0),
+        "fuel_per_idle_tick": round(sum(idle_fuel) / len(idle_fuel), 1) if idle_fuel else 0,
+        "fuel_max_idle_tick": max(idle_fuel, default=0),
         "fuel_max_uplink": max(uplink_fuel, default=0),
+        "fuel_max_empty_build": max(empty_build_fuel, default=0),
     }
     return trace, summary
 

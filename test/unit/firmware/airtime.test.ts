@@ -41,7 +41,7 @@ describe("max payload", () => {
       maxPayload,
       config: [
         [1, 3],
-        [2, 60],
+        [2, 1],
         [3, 86400],
         [4, 86400],
         [10, 600000],
@@ -69,7 +69,7 @@ describe("max payload", () => {
       sf: 9,
       maxPayload: 115,
       config: [
-        [2, 60],
+        [2, 1],
         [3, 7200],
       ],
     });

@@ -33,7 +33,7 @@ describe("climate sampling", () => {
     expect(sentAt[0]).toBe(T0 + HOUR);
     for (const [j, batch] of batches.entries()) {
       expect(batch.n).toBe(13);
-      expect(batch.intervalS).toBe(300);
+      expect(batch.intervalMin).toBe(5);
       expect(batch.ageS).toBe(0);
       // The oldest sample has waited exactly the latency bound: not less (wasted uplink), not more.
       expect((sentAt[j] ?? 0) - (batch.times[0] ?? 0)).toBe(HOUR);
@@ -74,7 +74,7 @@ describe("climate sampling", () => {
       sf: 7,
       maxPayload: 51,
       config: [
-        [2, 60],
+        [2, 1],
         [3, 86400],
       ],
     });

@@ -16,7 +16,7 @@ import {
 } from "./helpers.ts";
 
 const NULL = -32768; // how the state region stores "no value"
-const DEFAULTS = [0, 1, 300, 3600, 7200, 0, 0, NULL, NULL, 86400, 30000, 1000, 5, 50, 30, 24, 900];
+const DEFAULTS = [0, 1, 5, 3600, 7200, 0, 0, NULL, NULL, 86400, 30000, 1000, 5, 50, 30, 24, 900];
 
 const bytes = (...b: number[]) => Uint8Array.from(b);
 const config = (entries: ConfigEntries) => encodeConfig(entries);
@@ -31,23 +31,23 @@ describe("configuration downlink", () => {
         FPort.config,
         config([
           [0, 42],
-          [2, 600],
+          [2, 10],
           [7, 3500],
           [8, -1000],
         ]),
       ),
     ).toBe(0);
     expect(configInForce(node.host)).toEqual(
-      DEFAULTS.map((v, k) => ({ 0: 42, 2: 600, 7: 3500, 8: -1000 })[k] ?? v),
+      DEFAULTS.map((v, k) => ({ 0: 42, 2: 10, 7: 3500, 8: -1000 })[k] ?? v),
     );
     runUntil(node, T0 + 12 * 3600);
     const ack = statusUplinks(node)[1];
     expect(ack).toMatchObject({ cfgId: 42, cfgResult: 0 });
     expect(node.uplinks.find((u) => u.fport === FPort.status && u.builtAt === T0 + 10)).toBeDefined();
     // The sample taken before the change goes alone (a batch has one interval), then the new interval.
-    const intervals = climateUplinks(node).map((u) => decodeClimate(u).intervalS);
-    expect(intervals[0]).toBe(300);
-    expect(new Set(intervals.slice(1))).toEqual(new Set([600]));
+    const intervals = climateUplinks(node).map((u) => decodeClimate(u).intervalMin);
+    expect(intervals[0]).toBe(5);
+    expect(new Set(intervals.slice(1))).toEqual(new Set([10]));
   });
 
   const rejections: [string, Uint8Array, number][] = [
@@ -75,7 +75,7 @@ describe("configuration downlink", () => {
       "an interval below range",
       config([
         [0, 5],
-        [2, 29],
+        [2, 0],
       ]),
       ConfigResult.outOfRange,
     ],
@@ -83,7 +83,7 @@ describe("configuration downlink", () => {
       "an interval above range",
       config([
         [0, 5],
-        [2, 3601],
+        [2, 61],
       ]),
       ConfigResult.outOfRange,
     ],
@@ -149,14 +149,14 @@ describe("configuration downlink", () => {
       ]),
       ConfigResult.wrongType,
     ],
-    ["no cfg_id", config([[2, 600]]), ConfigResult.cfgIdMissing],
+    ["no cfg_id", config([[2, 10]]), ConfigResult.cfgIdMissing],
     ["an empty map", bytes(0xa0), ConfigResult.cfgIdMissing],
     [
       "a duplicate key",
       config([
         [0, 5],
-        [2, 600],
-        [2, 600],
+        [2, 10],
+        [2, 10],
       ]),
       ConfigResult.duplicateKey,
     ],
@@ -168,7 +168,7 @@ describe("configuration downlink", () => {
       const node = await createNode({
         config: [
           [0, 9],
-          [2, 120],
+          [2, 2],
         ],
       });
       runUntil(node, T0 + 10);
@@ -194,7 +194,7 @@ describe("configuration downlink", () => {
         FPort.config,
         config([
           [0, 77],
-          [2, 5],
+          [2, 61],
         ]),
       ),
     ).toBe(ConfigResult.outOfRange);
@@ -206,7 +206,7 @@ describe("configuration downlink", () => {
     const node = await createNode();
     const full = config([
       [0, 300],
-      [2, 600],
+      [2, 10],
       [3, 7200],
       [5, -150],
       [7, 3500],
@@ -247,7 +247,7 @@ describe("configuration downlink", () => {
   it("accepts random valid configurations in any key order", async () => {
     const node = await createNode();
     const entry = fc.oneof(
-      fc.tuple(fc.constant(2), fc.integer({ min: 30, max: 3600 })),
+      fc.tuple(fc.constant(2), fc.integer({ min: 1, max: 60 })),
       fc.tuple(fc.constant(3), fc.integer({ min: 60, max: 86400 })),
       fc.tuple(fc.constant(5), fc.integer({ min: -1000, max: 1000 })),
       fc.tuple(fc.constant(6), fc.integer({ min: -2000, max: 2000 })),

@@ -165,14 +165,17 @@ export function encodeConfig(entries: ConfigEntries): Uint8Array {
 
 export interface ClimateBatch {
   n: number;
-  intervalS: number;
+  intervalMin: number;
   ageS: number;
   temperature: (number | null)[];
   humidity: (number | null)[];
   batteryMv: number | null;
   kT: number;
   kH: number;
-  /** Sample times: build time − age − (n − 1 − i) × interval. */
+  /** Trend per slot of each channel, checked against the canonical definition. */
+  tSlope: number;
+  hSlope: number;
+  /** Sample times: build time − age − (n − 1 − i) × 60 × interval_min. */
   times: number[];
 }
 
@@ -220,7 +223,7 @@ function intOrNull(value: unknown): number | null {
 export function readResiduals(
   block: Uint8Array,
   counts: [number, number],
-): { deltas: number[][]; k: number[] } {
+): { residuals: number[][]; k: number[] } {
   const k = [(block[0] ?? 0) >> 4, (block[0] ?? 0) & 15];
   let bit = 0;
   const totalBits = (block.length - 1) * 8;
@@ -231,7 +234,7 @@ export function readResiduals(
     bit++;
     return value;
   };
-  const deltas = counts.map((m, channel) => {
+  const residuals = counts.map((m, channel) => {
     const out: number[] = [];
     const kc = k[channel] ?? 0;
     for (let j = 1; j < m; j++) {
@@ -245,41 +248,50 @@ export function readResiduals(
   });
   if (totalBits - bit >= 8) throw new Error("residual block has an extra byte");
   while (bit < totalBits) if (readBit() !== 0) throw new Error("nonzero padding bit");
-  deltas.forEach((d, channel) => {
-    expect(k[channel], `canonical k of channel ${channel}`).toBe(canonicalK(d));
+  residuals.forEach((r, channel) => {
+    expect(k[channel], `canonical k of channel ${channel}`).toBe(canonicalK(r));
   });
-  return { deltas, k };
+  return { residuals, k };
 }
 
-function riceBits(deltas: number[], k: number): number {
-  return deltas.reduce((sum, d) => sum + Math.floor((d >= 0 ? 2 * d : -2 * d - 1) / 2 ** k) + 1 + k, 0);
+function riceBits(residuals: number[], k: number): number {
+  return residuals.reduce((sum, r) => sum + Math.floor((r >= 0 ? 2 * r : -2 * r - 1) / 2 ** k) + 1 + k, 0);
 }
 
-export function canonicalK(deltas: number[]): number {
+export function canonicalK(residuals: number[]): number {
   let best = 0;
-  for (let k = 1; k <= 15; k++) if (riceBits(deltas, k) < riceBits(deltas, best)) best = k;
+  for (let k = 1; k <= 15; k++) if (riceBits(residuals, k) < riceBits(residuals, best)) best = k;
   return best;
 }
 
+/**
+ * One channel's values from its first value, slope and residuals (shared/PAYLOAD.md "Trend and
+ * residuals"): v_j = v_(j-1) + s × (p_j − p_(j-1)) + r_j. Checks that the slope is the canonical one.
+ */
 function channelValues(
   first: number | null,
+  slope: number,
   missing: number,
   n: number,
-  deltas: number[],
+  residuals: number[],
 ): (number | null)[] {
   const values: (number | null)[] = [];
-  let current = first;
+  let current = first ?? 0;
   let next = 0;
-  let seenFirst = false;
+  let prevAt = -1;
+  let firstAt = -1;
   for (let i = 0; i < n; i++) {
     if ((missing >> i) & 1) {
       values.push(null);
       continue;
     }
-    if (seenFirst) current = (current ?? 0) + (deltas[next++] ?? Number.NaN);
-    seenFirst = true;
+    if (prevAt >= 0) current += slope * (i - prevAt) + (residuals[next++] ?? Number.NaN);
+    else firstAt = i;
+    prevAt = i;
     values.push(current);
   }
+  const canonical = prevAt > firstAt ? Math.trunc((current - (first ?? 0)) / (prevAt - firstAt)) | 0 : 0;
+  expect(slope, "canonical slope").toBe(canonical);
   return values;
 }
 
@@ -291,29 +303,33 @@ function popcount(x: number): number {
 
 export function decodeClimate(uplink: BuiltUplink): ClimateBatch {
   const a = asArray(uplink.bytes);
-  if (a.length !== 8 && a.length !== 10) throw new Error(`climate batch of ${a.length} elements`);
+  if (a.length !== 10 && a.length !== 12) throw new Error(`climate batch of ${a.length} elements`);
   const n = uint(a[1]);
-  const intervalS = uint(a[2]);
+  const intervalMin = uint(a[2]);
   const ageS = uint(a[3]);
-  const tMissing = a.length === 10 ? uint(a[8]) : 0;
-  const hMissing = a.length === 10 ? uint(a[9]) : 0;
-  if (a.length === 10 && tMissing === 0 && hMissing === 0) throw new Error("masks present but both 0");
-  const block = a[6];
+  const tSlope = intOrNull(a[6]) ?? Number.NaN;
+  const hSlope = intOrNull(a[7]) ?? Number.NaN;
+  const tMissing = a.length === 12 ? uint(a[10]) : 0;
+  const hMissing = a.length === 12 ? uint(a[11]) : 0;
+  if (a.length === 12 && tMissing === 0 && hMissing === 0) throw new Error("masks present but both 0");
+  const block = a[8];
   if (!(block instanceof Uint8Array)) throw new Error("residuals are not a byte string");
   const valid: [number, number] = [n - popcount(tMissing), n - popcount(hMissing)];
-  const { deltas, k } = readResiduals(block, valid);
-  const temperature = channelValues(intOrNull(a[4]), tMissing, n, deltas[0] ?? []);
-  const humidity = channelValues(intOrNull(a[5]), hMissing, n, deltas[1] ?? []);
-  const times = Array.from({ length: n }, (_, i) => uplink.builtAt - ageS - (n - 1 - i) * intervalS);
+  const { residuals, k } = readResiduals(block, valid);
+  const temperature = channelValues(intOrNull(a[4]), tSlope, tMissing, n, residuals[0] ?? []);
+  const humidity = channelValues(intOrNull(a[5]), hSlope, hMissing, n, residuals[1] ?? []);
+  const times = Array.from({ length: n }, (_, i) => uplink.builtAt - ageS - (n - 1 - i) * 60 * intervalMin);
   return {
     n,
-    intervalS,
+    intervalMin,
     ageS,
     temperature,
     humidity,
-    batteryMv: intOrNull(a[7]),
+    batteryMv: intOrNull(a[9]),
     kT: k[0] ?? 0,
     kH: k[1] ?? 0,
+    tSlope,
+    hSlope,
     times,
   };
 }

@@ -30,7 +30,7 @@ describe("uplinks and the reference codec", () => {
       maxPayload: 115,
       config: [
         [1, 3],
-        [2, 120],
+        [2, 2],
         [3, 7200],
         [15, 4],
       ],
@@ -51,7 +51,7 @@ describe("uplinks and the reference codec", () => {
       if (u.fport === FPort.climate) {
         const b = decodeClimate(u);
         const again = encodeClimate({
-          intervalS: b.intervalS,
+          intervalMin: b.intervalMin,
           ageS: b.ageS,
           batteryMv: b.batteryMv,
           temperatures: b.temperature,

@@ -90,7 +90,7 @@ describe("persistent state", () => {
       FPort.config,
       encodeConfig([
         [0, 99],
-        [2, 2],
+        [2, 61],
       ]),
     );
     const after = await createNode({ now: T0 + 20, savedState: before.host.saveState(), resetCause: 6 });
@@ -136,18 +136,18 @@ describe("persistent state", () => {
     const before = await createNode({
       config: [
         [0, 12],
-        [2, 60],
+        [2, 1],
       ],
     });
     runUntil(before, T0 + 30 * 60);
     const saved = before.host.saveState();
-    for (const offset of [0, 4, 8, 16, 200, saved.length - 1]) {
+    for (const offset of [0, 4, 8, 16, 200, 216 + 12 * 20 + 5, saved.length - 1]) {
       const corrupted = saved.slice();
       corrupted[offset] = (corrupted[offset] ?? 0) ^ 0x01;
       const after = await createNode({ now: T0 + 31 * 60, savedState: corrupted });
       expect(after.host.status() & Flag.stateInvalid, `offset ${offset}`).not.toBe(0);
       expect(after.logs).toContainEqual([LogEvent.stateInvalid, 0]);
-      expect(configInForce(after.host)[2]).toBe(300);
+      expect(configInForce(after.host)[2]).toBe(5);
       expect(after.host.counter(Counter.climatePending)).toBe(0);
       runUntil(after, T0 + 32 * 60);
       expect(statusUplinks(after)[0]!.flags & Flag.stateInvalid).not.toBe(0);
