@@ -159,7 +159,7 @@ describe.runIf(ptyTestsAvailable())("gateway end to end (Mosquitto, UDP, pty)", 
     await fwd.pushAndWaitAck([rxpk(statusUplink(DEVICE_1, 3))]);
     await t.all.waitFor((ms) => ms.filter((m) => m.topic === uplinks).length === 3);
 
-    // Climate: 3 slots, oldest first; sample i was taken age_s + (n-1-i)·interval_s before the uplink.
+    // Climate: 3 slots, oldest first; sample i was taken age_s + (n-1-i)·60·interval_min s before the uplink.
     const temps = t.all.json<Envelope>(obs("air_temperature"));
     const hums = t.all.json<Envelope>(obs("relative_humidity"));
     expect(temps.map((e) => e["@iot.id"])).toEqual(
@@ -171,7 +171,7 @@ describe.runIf(ptyTestsAvailable())("gateway end to end (Mosquitto, UDP, pty)", 
     for (const [i, v] of CLIMATE.temperatures.entries()) within(temps[i]!.result, v! / 100, 0.01);
     for (const [i, v] of CLIMATE.humidities.entries()) within(hums[i]!.result, v! / 100, 0.01);
     for (const [i, e] of temps.entries()) {
-      const offsetMs = (CLIMATE.ageS + (2 - i) * CLIMATE.intervalS) * 1000;
+      const offsetMs = (CLIMATE.ageS + (2 - i) * 60 * CLIMATE.intervalMin) * 1000;
       const at = parseIso(e.phenomenonTime);
       expect(at).toBeGreaterThanOrEqual(sent1 - offsetMs - 1000);
       expect(at).toBeLessThanOrEqual(acked1 - offsetMs + 1000);

@@ -38,7 +38,7 @@ export const DEVICE_2: DeviceInput = {
 export const ALL_KEYS = [DEVICE_1, DEVICE_2].flatMap((d) => [d.nwkSKey, d.appSKey]);
 
 export const CLIMATE: ClimateInput = {
-  intervalS: 300,
+  intervalMin: 5,
   ageS: 10,
   batteryMv: 3600,
   temperatures: [2149, 2157, 2163],

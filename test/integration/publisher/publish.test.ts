@@ -76,7 +76,7 @@ describe("publisher → broker", () => {
     const climate = decodeUplink(
       1,
       encodeClimate({
-        intervalS: 300,
+        intervalMin: 5,
         ageS: 10,
         batteryMv: 3012,
         temperatures: [2157, null],

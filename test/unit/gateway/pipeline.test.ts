@@ -101,7 +101,7 @@ function setup(overrides: Partial<PipelineOptions> & { clockValid?: boolean; reg
 
 function climatePayload(ageS = 10): Uint8Array {
   return encodeClimate({
-    intervalS: 300,
+    intervalMin: 5,
     ageS,
     batteryMv: 3600,
     temperatures: [2149, 2157],

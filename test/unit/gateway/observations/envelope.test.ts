@@ -37,7 +37,7 @@ function climate(
   humidities: (number | null)[],
   batteryMv: number | null = 3012,
 ) {
-  return decodeUplink(1, encodeClimate({ intervalS: 300, ageS: 10, batteryMv, temperatures, humidities }));
+  return decodeUplink(1, encodeClimate({ intervalMin: 5, ageS: 10, batteryMv, temperatures, humidities }));
 }
 
 describe("observationId", () => {
