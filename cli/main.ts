@@ -12,8 +12,12 @@ const program = new Command("sensornet")
 
 const { registerDecode } = await import("./decode.ts");
 registerDecode(program);
+const { registerDemo } = await import("./demo.ts");
+registerDemo(program);
 const { registerDevices } = await import("./devices.ts");
 registerDevices(program);
+const { registerFlash } = await import("./flash.ts");
+registerFlash(program);
 const { registerGateway } = await import("./gateway.ts");
 registerGateway(program);
 const { registerSim } = await import("./sim.ts");
