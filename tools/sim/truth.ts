@@ -95,10 +95,33 @@ export class Truth {
   }
 
   /**
+   * Drops what happened before `beforeMs` (virtual Unix ms), so that a long run that never compares with
+   * the truth (the demo, left running for hours) keeps its memory bounded. Frames older than that can no
+   * longer be replayed.
+   */
+  forget(beforeMs: number): void {
+    const beforeS = beforeMs / 1000;
+    for (const n of this.nodes.values()) {
+      dropOlder(n.climate, (s) => s.tS < beforeS);
+      dropOlder(n.riders, (r) => r.tMs < beforeMs);
+      dropOlder(n.frames, (f) => f.endMs < beforeMs);
+      dropOlder(n.reboots, (r) => r.tS < beforeS);
+    }
+    dropOlder(this.replays, (r) => r.atMs < beforeMs);
+  }
+
+  /**
    * True counts per direction in bins of `binS` aligned to UTC multiples, over `[fromMs, toMs)`: what a
    * perfect detector would report.
    */
   bikeBins(name: string, binS: number, fromMs: number, toMs: number): Bins {
     return binByDirection(this.node(name).riders, binS, fromMs, toMs);
   }
+}
+
+/** Removes the leading entries for which `old` holds (the lists are in time order). */
+function dropOlder<T>(list: T[], old: (entry: T) => boolean): void {
+  let n = 0;
+  while (n < list.length && old(list[n]!)) n++;
+  if (n > 0) list.splice(0, n);
 }
