@@ -79,6 +79,7 @@ interface PendingAppend {
 }
 
 interface MessageRow {
+  seq: number;
   id: string;
   topic: string;
   payload: string;
@@ -100,8 +101,8 @@ export class Journal {
   private readonly stmt: {
     insert: Database.Statement<unknown[]>;
     upsertFcnt: Database.Statement<unknown[]>;
-    delete: Database.Statement<unknown[]>;
-    select: Database.Statement<[number], MessageRow>;
+    deleteRange: Database.Statement<[number, number]>;
+    selectRange: Database.Statement<[number, number], MessageRow>;
   };
   private readonly commitBatch: Database.Transaction<
     (rows: unknown[][], fcnt: Array<[string, number]>, deletes: number[], now: number) => void
@@ -146,16 +147,19 @@ export class Journal {
         "INSERT INTO fcnt (dev_eui, fcnt32, updated_at_ms) VALUES (?, ?, ?)" +
           " ON CONFLICT (dev_eui) DO UPDATE SET fcnt32 = excluded.fcnt32, updated_at_ms = excluded.updated_at_ms",
       ),
-      delete: db.prepare("DELETE FROM messages WHERE seq = ?"),
-      select: db.prepare<[number], MessageRow>(
-        "SELECT id, topic, payload, retain, qos, device_key AS deviceKey, created_at_ms AS createdAtMs" +
-          " FROM messages WHERE seq = ?",
+      // Ranges of consecutive seqs: a frame's messages are consecutive and mostly taken and acknowledged
+      // together, so one statement serves many rows (a statement per row cost ~3 µs per message each way).
+      deleteRange: db.prepare("DELETE FROM messages WHERE seq BETWEEN ? AND ?"),
+      selectRange: db.prepare<[number, number], MessageRow>(
+        "SELECT seq, id, topic, payload, retain, qos, device_key AS deviceKey, created_at_ms AS createdAtMs" +
+          " FROM messages WHERE seq BETWEEN ? AND ? ORDER BY seq",
       ),
     };
     this.commitBatch = db.transaction((rows, fcnt, deletes, now) => {
       for (const row of rows) this.stmt.insert.run(...row);
       for (const [devEui, value] of fcnt) this.stmt.upsertFcnt.run(devEui, value, now);
-      for (const seq of deletes) this.stmt.delete.run(seq);
+      for (const [first, last] of seqRuns(deletes.sort((a, b) => a - b)))
+        this.stmt.deleteRange.run(first, last);
     });
 
     for (const row of db.prepare("SELECT dev_eui, fcnt32 FROM fcnt").raw().iterate() as Iterable<
@@ -208,14 +212,19 @@ export class Journal {
     if (this.closed) return [];
     this.enforceBounds();
     const out: StoredMessage[] = [];
-    for (const msg of this.index.take(limit, perGroup)) {
-      const row = this.stmt.select.get(msg.seq);
-      if (row === undefined) {
-        // Only possible if someone else deleted the row; treat it as delivered.
-        this.index.ack([msg.seq]);
-        continue;
+    const taken = this.index.take(limit, perGroup).map((m) => m.seq); // in seq order
+    for (const [first, last] of seqRuns(taken)) {
+      const rows = this.stmt.selectRange.all(first, last);
+      let r = 0;
+      for (let seq = first; seq <= last; seq++) {
+        const row = rows[r]?.seq === seq ? rows[r++] : undefined;
+        if (row === undefined) {
+          // Only possible if someone else deleted the row; treat it as delivered.
+          this.index.ack([seq]);
+          continue;
+        }
+        out.push({ ...row, retain: row.retain !== 0 });
       }
-      out.push({ ...row, retain: row.retain !== 0, seq: msg.seq });
     }
     return out;
   }
@@ -338,6 +347,18 @@ export class Journal {
     for (const seq of bySize) this.pendingDeletes.push(seq);
     if (!this.closed) this.scheduleCommit();
   }
+}
+
+/** [first, last] of each run of consecutive numbers in an ascending list. */
+function seqRuns(sorted: readonly number[]): Array<[number, number]> {
+  const runs: Array<[number, number]> = [];
+  for (let i = 0; i < sorted.length; ) {
+    let j = i;
+    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j]! + 1) j++;
+    runs.push([sorted[i]!, sorted[j]!]);
+    i = j + 1;
+  }
+  return runs;
 }
 
 function validateOptions(opts: JournalOptions): void {

@@ -2,9 +2,10 @@
 // decryption. Never throws for bad input and does no I/O; it does NOT advance the FCnt state: the caller
 // commits `fcnt32` in the journal transaction that stores the frame's observations. Policy: ./README.md.
 import type { RadioFrame } from "../types.ts";
+import { type CmacKey, cmacKey, cryptFrmPayload, verifyUplinkMic } from "./crypto.ts";
 import { DedupCache, dedupKey, type FirstReception } from "./dedup.ts";
-import { classifyFcnt, fcnt32Candidates, fcntMsbBytes } from "./fcnt.ts";
-import { type LoraPacket, loraPacket } from "./lora-packet.ts";
+import { classifyFcnt, fcnt32Candidates } from "./fcnt.ts";
+import { loraPacket } from "./lora-packet.ts";
 import type { Device, Registry } from "./registry.ts";
 
 /** Why a frame was not accepted; each is its own counter (metric label). */
@@ -104,7 +105,7 @@ const MIN_DATA_FRAME = 12;
 const MAX_PHY_PAYLOAD = 255;
 
 interface SessionKeys {
-  nwkSKey: Buffer;
+  nwkSKey: CmacKey;
   appSKey: Buffer;
 }
 
@@ -115,7 +116,10 @@ export function createUplinkDecoder(options: UplinkDecoderOptions): UplinkDecode
   const keysOf = (device: Device): SessionKeys => {
     let keys = keyCache.get(device);
     if (keys === undefined) {
-      keys = { nwkSKey: Buffer.from(device.nwkSKey, "hex"), appSKey: Buffer.from(device.appSKey, "hex") };
+      keys = {
+        nwkSKey: cmacKey(Buffer.from(device.nwkSKey, "hex")),
+        appSKey: Buffer.from(device.appSKey, "hex"),
+      };
       keyCache.set(device, keys);
     }
     return keys;
@@ -159,9 +163,10 @@ export function createUplinkDecoder(options: UplinkDecoderOptions): UplinkDecode
       );
     }
 
-    let packet: LoraPacket;
+    // lora-packet is the parser: what it cannot parse is malformed. The MIC and the decryption below are
+    // computed with node:crypto (./crypto.ts), byte-for-byte what lora-packet computes, 10× faster.
     try {
-      packet = loraPacket.fromWire(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+      loraPacket.fromWire(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
     } catch (err) {
       return drop("lorawan_malformed", `${where}: ${(err as Error).message}`, { devEui });
     }
@@ -169,12 +174,10 @@ export function createUplinkDecoder(options: UplinkDecoderOptions): UplinkDecode
     const keys = keysOf(device);
     const last = options.lastFcnt(devEui);
     const candidates = fcnt32Candidates(last, fcnt16);
-    let fcnt32: number | undefined;
-    try {
-      fcnt32 = candidates.find((c) => loraPacket.verifyMIC(packet, keys.nwkSKey, undefined, fcntMsbBytes(c)));
-    } catch (err) {
-      return drop("lorawan_malformed", `${where}: ${(err as Error).message}`, { devEui });
-    }
+    const devAddrLe = bytes.subarray(1, 5);
+    const msg = bytes.subarray(0, micStart);
+    const mic = bytes.subarray(micStart);
+    const fcnt32 = candidates.find((c) => verifyUplinkMic(keys.nwkSKey, devAddrLe, c, msg, mic));
     if (fcnt32 === undefined) {
       return drop(
         "lorawan_bad_mic",
@@ -198,15 +201,14 @@ export function createUplinkDecoder(options: UplinkDecoderOptions): UplinkDecode
       return drop("lorawan_no_fport", `${where}: ${what}`, { devEui, fcnt32 });
     }
 
-    let payload: Uint8Array;
-    try {
-      payload =
-        micStart > fhdrEnd + 1
-          ? new Uint8Array(loraPacket.decrypt(packet, keys.appSKey, keys.nwkSKey, fcntMsbBytes(fcnt32)))
-          : new Uint8Array(0);
-    } catch (err) {
-      return drop("lorawan_malformed", `${where}: ${(err as Error).message}`, { devEui, fcnt32 });
-    }
+    // FPort 1…255 here, so the AppSKey (FPort 0 would use the NwkSKey).
+    const payload = cryptFrmPayload(
+      keys.appSKey,
+      0,
+      devAddrLe,
+      fcnt32,
+      bytes.subarray(fhdrEnd + 1, micStart),
+    );
 
     return {
       ok: true,
@@ -225,7 +227,7 @@ export function createUplinkDecoder(options: UplinkDecoderOptions): UplinkDecode
     };
   };
 
-  // Bad input never throws (every lora-packet call is guarded); an exception from the injected `registry`
+  // Bad input never throws (the lora-packet call is guarded, ./crypto.ts takes any bytes); an exception from the injected `registry`
   // or `lastFcnt` (say, the journal failing) propagates, so it is not miscounted as a bad frame.
   return { decode };
 }

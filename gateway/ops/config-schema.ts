@@ -74,7 +74,7 @@ const journalSchema = object(
     maxMessages: int(1, 1_000_000_000).default(1_000_000),
     maxBytes: int(1, 2 ** 40).default(256 * 1024 * 1024),
     maxAgeS: int(1, 10 * 366 * 86_400).default(30 * 86_400),
-    commitIntervalMs: int(0, 60_000).default(200),
+    commitIntervalMs: int(0, 60_000).default(20),
     commitMaxEntries: int(1, 1_000_000).default(500),
   },
   "{path, maxMessages, maxBytes, maxAgeS, commitIntervalMs, commitMaxEntries}",

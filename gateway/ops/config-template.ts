@@ -18,7 +18,7 @@ export const FIELD_DOCS: ReadonlyArray<readonly [string, string]> = [
   ["journal.maxAgeS", "Messages older than this are dropped (counted) even if the broker never comes back."],
   [
     "journal.commitIntervalMs",
-    "Frames are committed in batches at most this far apart (spares the SD card).",
+    "Frames are committed in batches at most this far apart (spares the SD card). Keep it well under the packet forwarder's 100 ms PUSH_ACK timeout.",
   ],
   [
     "journal.commitMaxEntries",

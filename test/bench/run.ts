@@ -7,13 +7,17 @@ import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { benchAirtime } from "./airtime.ts";
 import { benchFirmware } from "./firmware.ts";
+import { benchGateway } from "./gateway.ts";
 import { machineInfo } from "./machine.ts";
 import type { Bench, BenchContext, Metric } from "./section.ts";
+import { benchSim } from "./sim.ts";
 
-/** In run order. Later issues add gateway and sim sections here. */
+/** In run order. */
 const SECTIONS: Record<string, Bench> = {
   firmware: benchFirmware,
   airtime: benchAirtime,
+  gateway: benchGateway,
+  sim: benchSim,
 };
 
 async function main(): Promise<number> {

@@ -135,7 +135,7 @@ describe("sensornet gateway --check-config / --print-config-template", () => {
     expect(out.code).toBe(0);
     const lines = out.stdout.split("\n");
     expect(lines[0]).toMatch(/^# OpenHerz Sensornet gateway configuration/);
-    expect(out.stdout).toContain("# journal.commitIntervalMs  (default 200)");
+    expect(out.stdout).toContain("# journal.commitIntervalMs  (default 20)");
     const json = JSON.parse(lines.filter((l) => !l.startsWith("#")).join("\n"));
     expect(json).toMatchObject({ gatewayId: "mast-01", mqtt: { url: "mqtts://broker.example.org:8883" } });
   });

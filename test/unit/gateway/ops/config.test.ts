@@ -65,7 +65,7 @@ describe("config defaults", () => {
         maxMessages: 1_000_000,
         maxBytes: 268_435_456,
         maxAgeS: 2_592_000,
-        commitIntervalMs: 200,
+        commitIntervalMs: 20,
         commitMaxEntries: 500,
       },
       udp: {

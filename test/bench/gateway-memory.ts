@@ -1,0 +1,79 @@
+/**
+ * Memory of the gateway process with a 10,000-device registry: every device sends a frame (8 per datagram,
+ * as fast as the gateway acknowledges them); once the journal is empty and the process has been idle for
+ * `settleMs`, VmRSS and its parts are read from /proc/<pid>/status, the V8 heap from /metrics.
+ */
+
+import { UdpFeeder } from "./gateway-feeder.ts";
+import { type BenchDevice, buildDatagrams } from "./gateway-fleet.ts";
+import {
+  HealthPoller,
+  procSample,
+  readCounters,
+  readHealth,
+  sleep,
+  startBenchGateway,
+  waitUntil,
+} from "./gateway-harness.ts";
+import { waitConnected } from "./gateway-throughput.ts";
+
+export interface MemoryOptions {
+  brokerUrl: string;
+  fleet: readonly BenchDevice[];
+  /** NODE_OPTIONS of the gateway process, e.g. V8 heap limits; default none. */
+  nodeOptions?: string;
+  settleMs: number;
+  log: (message: string) => void;
+}
+
+export interface MemoryResult {
+  /** VmRSS after `settleMs` idle, and its parts: anonymous memory and file pages (the node binary). */
+  rssMb: number;
+  rssAnonMb: number;
+  rssFileMb: number;
+  /** The V8 heap in use at that moment (live objects and garbage not yet collected). */
+  heapUsedMb: number;
+  /** VmHWM: the highest RSS of the process. */
+  peakRssMb: number;
+  /** VmRSS once a second while idle. */
+  samplesMb: number[];
+}
+
+export async function benchMemory(o: MemoryOptions): Promise<MemoryResult> {
+  const env = o.nodeOptions === undefined ? {} : { NODE_OPTIONS: o.nodeOptions };
+  const gw = await startBenchGateway(o.brokerUrl, o.fleet, {}, env);
+  try {
+    await waitConnected(gw.httpPort);
+    o.log(
+      `gateway memory${o.nodeOptions ? ` (${o.nodeOptions})` : ""}: a frame from each of ${o.fleet.length} devices`,
+    );
+    const datagrams = buildDatagrams(o.fleet, { frames: o.fleet.length, perDatagram: 8 });
+    const feeder = await UdpFeeder.open(gw.udp);
+    const health = new HealthPoller(gw.httpPort);
+    try {
+      await feeder.closedLoop({ datagrams, window: 16, paused: () => health.depth > 20_000 });
+      await feeder.settle();
+    } finally {
+      await health.stop();
+      await feeder.close();
+    }
+    await waitUntil(async () => (await readHealth(gw.httpPort)).depth === 0, "an empty journal", 60_000);
+    const samplesMb: number[] = [];
+    for (let t = 0; t < o.settleMs; t += 1000) {
+      await sleep(1000);
+      samplesMb.push(procSample(gw.pid).rssMb);
+    }
+    const last = procSample(gw.pid);
+    const heap = (await readCounters(gw.httpPort)).heapUsedBytes;
+    return {
+      rssMb: last.rssMb,
+      rssAnonMb: last.rssAnonMb,
+      rssFileMb: last.rssFileMb,
+      heapUsedMb: heap / 2 ** 20,
+      peakRssMb: last.hwmMb,
+      samplesMb,
+    };
+  } finally {
+    await gw.dispose();
+  }
+}
