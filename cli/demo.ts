@@ -4,6 +4,7 @@
 import { existsSync } from "node:fs";
 import { delimiter, join } from "node:path";
 import type { Command } from "commander";
+import { intOption as int, numberOption as num } from "./options.ts";
 import { UsageError } from "./usage-error.ts";
 
 const DEFAULT_START = "2026-06-01T06:00:00Z";
@@ -42,20 +43,6 @@ interface DemoCliOptions {
   topicPrefix: string;
   refresh?: string;
   plain?: boolean;
-}
-
-function int(name: string, text: string, min: number, max: number): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < min || n > max)
-    throw new UsageError(`${name} must be an integer ${min}..${max}, got ${text}`);
-  return n;
-}
-
-function num(name: string, text: string, min: number, max: number): number {
-  const n = Number(text);
-  if (!Number.isFinite(n) || n < min || n > max)
-    throw new UsageError(`${name} must be a number ${min}..${max}, got ${text}`);
-  return n;
 }
 
 export function registerDemo(program: Command): void {

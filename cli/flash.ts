@@ -7,6 +7,7 @@ import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
 import { FLASH_EXIT_HELP } from "../tools/flash/errors.ts";
 import { registryPath } from "./devices.ts";
+import { intOption as int } from "./options.ts";
 import { parseTarget } from "./sim.ts";
 import { UsageError } from "./usage-error.ts";
 
@@ -161,13 +162,6 @@ Example:
 }
 
 // ---------------------------------------------------------------------------------------------------------
-
-function int(flag: string, text: string, min: number, max: number): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < min || n > max)
-    throw new UsageError(`${flag} must be an integer ${min}..${max}, got ${text}`);
-  return n;
-}
 
 function num(flag: string, text: string | undefined): number | undefined {
   if (text === undefined) return undefined;

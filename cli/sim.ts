@@ -2,6 +2,7 @@
 // layer over tools/sim/ (loaded only when this subcommand runs): parse the options, describe the fleet,
 // write its registry if asked, run with a progress line until the end or Ctrl-C, print a summary.
 import type { Command } from "commander";
+import { intOption as int, numberOption as num } from "./options.ts";
 import { UsageError } from "./usage-error.ts";
 
 const HELP = `
@@ -40,20 +41,6 @@ interface SimOptions {
   registryOnly?: boolean;
   printTruth?: boolean;
   progressInterval: string;
-}
-
-function int(name: string, text: string, min: number, max: number): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < min || n > max)
-    throw new UsageError(`${name} must be an integer ${min}..${max}, got ${text}`);
-  return n;
-}
-
-function num(name: string, text: string, min: number, max: number): number {
-  const n = Number(text);
-  if (!Number.isFinite(n) || n < min || n > max)
-    throw new UsageError(`${name} must be a number ${min}..${max}, got ${text}`);
-  return n;
 }
 
 export function parseTarget(text: string): { host: string; port: number } {

@@ -3,6 +3,8 @@
  * payload contract defines (shared/PAYLOAD.md). The firmware (firmware/assembly/) uses the same numbers.
  */
 
+import { CONFIG_RESULT } from "../../shared/payload/names.ts";
+
 export const ABI_VERSION = 1;
 
 /** Capacities of the module's static buffers. */
@@ -93,18 +95,7 @@ export const Counter = {
 export const COUNTER_IDS = 11;
 
 /** `downlink` results: the configuration result codes of shared/PAYLOAD.md, or `unknownPort`. */
-export const ConfigResult = {
-  applied: 0,
-  malformed: 1,
-  unknownKey: 2,
-  outOfRange: 3,
-  oversized: 4,
-  inconsistent: 5,
-  wrongType: 6,
-  cfgIdMissing: 7,
-  duplicateKey: 8,
-  unknownPort: 255,
-} as const;
+export const ConfigResult = { ...CONFIG_RESULT, unknownPort: 255 } as const;
 
 /** Configuration keys (shared/PAYLOAD.md, FPort 10). */
 export const ConfigKey = {

@@ -6,12 +6,14 @@
  * profile); only uplinks built during the measured day count, status messages included. The airtime budget
  * is raised to its maximum so that it shows the workload's true cost instead of capping it.
  */
+
+import { ConfigKey } from "../../firmware/host/abi.ts";
 import { loadFirmwareModule } from "../../firmware/host/node-host.ts";
 import { eu868DataRateForSf, uplinkAirtimeMs } from "../../shared/airtime.ts";
 import { encodeLppClimate } from "../../shared/cayenne-lpp.ts";
 import { commuterProfile, generateBikeTraffic } from "../../tools/sim/models/bike-traffic.ts";
 import { createClimateModel } from "../../tools/sim/models/climate.ts";
-import { CFG, cborMapHex } from "../conformance/cbor-config.ts";
+import { cborMapHex } from "../conformance/cbor-config.ts";
 import { DAY0_S } from "../conformance/generate.ts";
 import { WASM_PATH } from "../conformance/hosts.ts";
 import { runNode } from "./node-day.ts";
@@ -61,18 +63,18 @@ export const benchAirtime: Bench = async (ctx) => {
 
   const workloads = {
     climate: cborMapHex([
-      [CFG.id, 1],
-      [CFG.sensors, 1],
-      [CFG.climateIntervalMin, 5],
-      [CFG.climateLatencyS, 3600],
-      [CFG.airtimeBudgetMs, MAX_BUDGET_MS],
+      [ConfigKey.cfgId, 1],
+      [ConfigKey.sensors, 1],
+      [ConfigKey.climateIntervalMin, 5],
+      [ConfigKey.climateLatencyS, 3600],
+      [ConfigKey.airtimeBudgetMs, MAX_BUDGET_MS],
     ]),
     bike: cborMapHex([
-      [CFG.id, 1],
-      [CFG.sensors, 2],
-      [CFG.bikeLatencyS, 7200],
-      [CFG.bikeBinS, 900],
-      [CFG.airtimeBudgetMs, MAX_BUDGET_MS],
+      [ConfigKey.cfgId, 1],
+      [ConfigKey.sensors, 2],
+      [ConfigKey.bikeLatencyS, 7200],
+      [ConfigKey.bikeBinS, 900],
+      [ConfigKey.airtimeBudgetMs, MAX_BUDGET_MS],
     ]),
   };
 

@@ -30,24 +30,3 @@ export function cborMapHex(entries: ReadonlyArray<readonly [number, CborItem]>):
   const bytes = [...head(5, entries.length), ...entries.flatMap(([k, v]) => [...item(k), ...item(v)])];
   return Buffer.from(bytes).toString("hex");
 }
-
-/** Configuration keys (PAYLOAD.md, FPort 10). */
-export const CFG = {
-  id: 0,
-  sensors: 1,
-  climateIntervalMin: 2,
-  climateLatencyS: 3,
-  bikeLatencyS: 4,
-  tOffset: 5,
-  hOffset: 6,
-  alertTHigh: 7,
-  alertTLow: 8,
-  statusIntervalS: 9,
-  airtimeBudgetMs: 10,
-  tubeSpacingMm: 11,
-  speedMinKmh: 12,
-  speedMaxKmh: 13,
-  debounceMs: 14,
-  stuckCount: 15,
-  bikeBinS: 16,
-} as const;

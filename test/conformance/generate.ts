@@ -8,10 +8,11 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import { ConfigKey } from "../../firmware/host/abi.ts";
 import type { Scenario, ScenarioStep } from "../../firmware/host/scenario.ts";
 import { commuterProfile, constantRate, generateBikeTraffic } from "../../tools/sim/models/bike-traffic.ts";
 import { type ClimateModel, createClimateModel } from "../../tools/sim/models/climate.ts";
-import { CFG, cborMapHex } from "./cbor-config.ts";
+import { cborMapHex } from "./cbor-config.ts";
 
 /** Wednesday 2025-06-18 00:00 UTC: a weekday, so the commuter profile has its two peaks. */
 export const DAY0_S = 1_750_204_800;
@@ -147,8 +148,8 @@ export function bikeDay(seed = 2): Scenario {
     now,
     fport: 10,
     hex: cborMapHex([
-      [CFG.id, 1],
-      [CFG.sensors, 2],
+      [ConfigKey.cfgId, 1],
+      [ConfigKey.sensors, 2],
     ]),
   }));
   tl.pulses(traffic.pulses);
@@ -161,9 +162,9 @@ export const CONFIG_DOWNLINKS: ReadonlyArray<{ hex: string; fport?: number; expe
   [
     {
       hex: cborMapHex([
-        [CFG.id, 20],
-        [CFG.alertTHigh, 3000],
-        [CFG.alertTLow, null],
+        [ConfigKey.cfgId, 20],
+        [ConfigKey.alertTHigh, 3000],
+        [ConfigKey.alertTLow, null],
       ]),
       expect: 0,
       what: "alerts",
@@ -172,11 +173,11 @@ export const CONFIG_DOWNLINKS: ReadonlyArray<{ hex: string; fport?: number; expe
     { hex: "", expect: 1, what: "empty" },
     { hex: "8100", expect: 1, what: "array, not a map" },
     { hex: "a2000101", expect: 1, what: "truncated map" },
-    { hex: `${cborMapHex([[CFG.id, 21]])}00`, expect: 1, what: "trailing byte" },
+    { hex: `${cborMapHex([[ConfigKey.cfgId, 21]])}00`, expect: 1, what: "trailing byte" },
     { hex: "bf0001ff", expect: 1, what: "indefinite-length map" },
     {
       hex: cborMapHex([
-        [CFG.id, 22],
+        [ConfigKey.cfgId, 22],
         [99, 1],
       ]),
       expect: 2,
@@ -184,62 +185,62 @@ export const CONFIG_DOWNLINKS: ReadonlyArray<{ hex: string; fport?: number; expe
     },
     {
       hex: cborMapHex([
-        [CFG.id, 23],
-        [CFG.climateIntervalMin, 0],
+        [ConfigKey.cfgId, 23],
+        [ConfigKey.climateIntervalMin, 0],
       ]),
       expect: 3,
       what: "interval too short",
     },
     {
       hex: cborMapHex([
-        [CFG.id, 24],
-        [CFG.bikeBinS, 700],
+        [ConfigKey.cfgId, 24],
+        [ConfigKey.bikeBinS, 700],
       ]),
       expect: 3,
       what: "bin not dividing a day",
     },
     {
       hex: cborMapHex([
-        [CFG.id, 25],
-        ...Array.from({ length: 20 }, (_, i) => [CFG.tOffset, 1000 + i] as const),
+        [ConfigKey.cfgId, 25],
+        ...Array.from({ length: 20 }, (_, i) => [ConfigKey.tOffset, 1000 + i] as const),
       ]),
       expect: 4,
       what: "oversized (> 64 bytes)",
     },
     {
       hex: cborMapHex([
-        [CFG.id, 26],
-        [CFG.speedMinKmh, 40],
-        [CFG.speedMaxKmh, 20],
+        [ConfigKey.cfgId, 26],
+        [ConfigKey.speedMinKmh, 40],
+        [ConfigKey.speedMaxKmh, 20],
       ]),
       expect: 5,
       what: "inconsistent",
     },
     {
       hex: cborMapHex([
-        [CFG.id, 27],
-        [CFG.climateIntervalMin, "5"],
+        [ConfigKey.cfgId, 27],
+        [ConfigKey.climateIntervalMin, "5"],
       ]),
       expect: 6,
       what: "wrong type",
     },
-    { hex: cborMapHex([[CFG.climateIntervalMin, 5]]), expect: 7, what: "cfg_id missing" },
+    { hex: cborMapHex([[ConfigKey.climateIntervalMin, 5]]), expect: 7, what: "cfg_id missing" },
     { hex: "a300181e02020204", expect: 8, what: "duplicate key" },
     {
       hex: cborMapHex([
-        [CFG.id, 30],
-        [CFG.climateIntervalMin, 61],
+        [ConfigKey.cfgId, 30],
+        [ConfigKey.climateIntervalMin, 61],
       ]),
       expect: 3,
       what: "interval too long",
     },
-    { hex: cborMapHex([[CFG.id, 28]]), fport: 11, expect: 255, what: "unknown port" },
-    { hex: cborMapHex([[CFG.id, 0]]), expect: 3, what: "cfg_id 0" },
+    { hex: cborMapHex([[ConfigKey.cfgId, 28]]), fport: 11, expect: 255, what: "unknown port" },
+    { hex: cborMapHex([[ConfigKey.cfgId, 0]]), expect: 3, what: "cfg_id 0" },
     {
       hex: cborMapHex([
-        [CFG.id, 29],
-        [CFG.tOffset, -150],
-        [CFG.hOffset, 200],
+        [ConfigKey.cfgId, 29],
+        [ConfigKey.tOffset, -150],
+        [ConfigKey.hOffset, 200],
       ]),
       expect: 0,
       what: "offsets",
@@ -269,13 +270,13 @@ export function mixedNode(seed = 3): Scenario {
   tl.control(start, (now) => ({ op: "init", now, cause: 0 }));
   tl.control(start, () => ({ op: "radio", sf: 10, bw_khz: 125, max_payload: 51 }));
   const provisioning = cborMapHex([
-    [CFG.id, 1],
-    [CFG.sensors, 3],
-    [CFG.climateIntervalMin, 1],
-    [CFG.climateLatencyS, 900],
-    [CFG.bikeLatencyS, 1800],
-    [CFG.bikeBinS, 300],
-    [CFG.statusIntervalS, 3600],
+    [ConfigKey.cfgId, 1],
+    [ConfigKey.sensors, 3],
+    [ConfigKey.climateIntervalMin, 1],
+    [ConfigKey.climateLatencyS, 900],
+    [ConfigKey.bikeLatencyS, 1800],
+    [ConfigKey.bikeBinS, 300],
+    [ConfigKey.statusIntervalS, 3600],
   ]);
   tl.control(start, (now) => ({ op: "downlink", now, fport: 10, hex: provisioning }));
   tl.pulses(traffic.pulses);
@@ -311,9 +312,9 @@ export function sensorFaults(seed = 4): Scenario {
     now,
     fport: 10,
     hex: cborMapHex([
-      [CFG.id, 2],
-      [CFG.stuckCount, 5],
-      [CFG.statusIntervalS, 3600],
+      [ConfigKey.cfgId, 2],
+      [ConfigKey.stuckCount, 5],
+      [ConfigKey.statusIntervalS, 3600],
     ]),
   }));
   tl.ticks(start, end, 300, (trueS) => {
@@ -352,10 +353,10 @@ export function radioBudget(seed = 5): Scenario {
     now,
     fport: 10,
     hex: cborMapHex([
-      [CFG.id, 3],
-      [CFG.airtimeBudgetMs, 1000],
-      [CFG.climateIntervalMin, 2],
-      [CFG.climateLatencyS, 600],
+      [ConfigKey.cfgId, 3],
+      [ConfigKey.airtimeBudgetMs, 1000],
+      [ConfigKey.climateIntervalMin, 2],
+      [ConfigKey.climateLatencyS, 600],
     ]),
   }));
   tl.ticks(start, end, 120, climateSensors(model));
@@ -364,8 +365,8 @@ export function radioBudget(seed = 5): Scenario {
     now,
     fport: 10,
     hex: cborMapHex([
-      [CFG.id, 4],
-      [CFG.airtimeBudgetMs, 20_000],
+      [ConfigKey.cfgId, 4],
+      [ConfigKey.airtimeBudgetMs, 20_000],
     ]),
   }));
   tl.control(at(14), () => ({ op: "radio", sf: 7, bw_khz: 125, max_payload: 222 }));
