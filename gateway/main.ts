@@ -303,7 +303,8 @@ export class Gateway {
     publisher.on("connect", () => this.metrics.mqttConnected(true));
     publisher.on("disconnect", () => this.metrics.mqttConnected(false));
     publisher.on("retry", () => this.metrics.mqttReconnect());
-    publisher.on("ack", ({ rejected }) => {
+    publisher.on("ack", ({ rejected, latencyMs }) => {
+      this.metrics.publishLatencyMs(latencyMs);
       if (!rejected) this.metrics.acked();
     });
     publisher.start();
@@ -320,6 +321,7 @@ export class Gateway {
       clock: this.clock,
       time: { trustGpsTime: time.trustForwarderGpsTime, minValidUnixS: time.minValidUnixS },
       topics: this.topics,
+      grouping: this.config.mqtt.observationGrouping,
       onJournaled: () => this.publisher?.notify(),
       ...(this.options.clock?.monotonicNow && { monotonicNow: this.options.clock.monotonicNow }),
     });

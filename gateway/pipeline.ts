@@ -28,6 +28,7 @@ import {
   type LorawanDropReason,
   type UplinkDrop,
 } from "./lorawan/uplink-decoder.ts";
+import type { ObservationGrouping } from "./observations/envelope.ts";
 import {
   buildObservationMessages,
   buildRadioMetadataMessage,
@@ -103,6 +104,8 @@ export interface PipelineOptions {
   clock: PipelineClock;
   time: { trustGpsTime: boolean; minValidUnixS: number };
   topics: TopicScheme;
+  /** One message per uplink and datastream (default) or per observation (observations/README.md). */
+  grouping?: ObservationGrouping;
   /** After each durable append: tell the publisher (its notify() is cheap and never waits). */
   onJournaled: () => void;
   /** Frames held while the clock is not valid, at most (default 10,000). */
@@ -160,6 +163,7 @@ const RESOLVED = Promise.resolve();
 
 export function createPipeline(options: PipelineOptions): Pipeline {
   const { journal, metrics, log, clock, topics } = options;
+  const grouping = options.grouping ?? "uplink";
   const { trustGpsTime, minValidUnixS } = options.time;
   const maxHeld = options.maxHeldFrames ?? DEFAULT_MAX_HELD_FRAMES;
   const monotonicNow = options.monotonicNow ?? monotonicNowMs;
@@ -224,7 +228,9 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       frame: a.frame,
       ...reception,
       build: (times) => [
-        ...(decoded === undefined ? [] : buildObservationMessages(a, decoded, device, times, { topics })),
+        ...(decoded === undefined
+          ? []
+          : buildObservationMessages(a, decoded, device, times, { topics, grouping })),
         buildRadioMetadataMessage({ ...radioRef, frame: receivedAt(a.frame, times) }, topics),
       ],
     });

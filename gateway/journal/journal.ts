@@ -7,6 +7,7 @@
 import { statSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import Database from "better-sqlite3";
+import { type JournalLock, lockJournal } from "./lock.ts";
 import { QueueIndex } from "./queue-index.ts";
 import { applyPragmas, migrate } from "./schema.ts";
 
@@ -41,6 +42,11 @@ export interface JournalOptions {
   maxAgeS: number;
   commitIntervalMs: number;
   commitMaxEntries: number;
+  /**
+   * Committed messages are also kept in memory up to this many bytes (id + topic + payload), so that take()
+   * does not read them back from SQLite while the publisher keeps up. Default 8 MiB; 0 turns it off.
+   */
+  memoryCacheBytes?: number;
   /**
    * Clock for timestamps and ages, for tests. Without it, rows are stamped with Date.now() and ages are
    * measured on the monotonic clock, so an NTP step after boot does not make fresh messages look old.
@@ -90,6 +96,13 @@ interface MessageRow {
 }
 
 const MAX_FCNT32 = 0xffff_ffff;
+const DEFAULT_MEMORY_CACHE_BYTES = 8 * 2 ** 20;
+/** Values per row of `messages`, and rows per multi-row INSERT (one native call instead of 32). */
+const COLUMNS = 9;
+const INSERT_CHUNK = 32;
+const INSERT_SQL =
+  "INSERT INTO messages (seq, id, topic, payload, retain, qos, device_key, created_at_ms, bytes) VALUES ";
+const ROW_PLACEHOLDERS = `(${Array(COLUMNS).fill("?").join(", ")})`;
 
 export class Journal {
   private readonly db: Database.Database;
@@ -98,14 +111,22 @@ export class Journal {
   private readonly ageMs: () => number;
   private readonly index = new QueueIndex();
   private readonly fcnt = new Map<string, number>();
+  /**
+   * Committed, undelivered messages also held in memory (a copy of their rows), up to cacheLimit bytes.
+   * When it is full, new messages are not cached: the oldest are taken first, so they are the ones to keep.
+   */
+  private readonly cache = new Map<number, { message: StoredMessage; bytes: number }>();
+  private readonly cacheLimit: number;
+  private cacheBytes = 0;
   private readonly stmt: {
     insert: Database.Statement<unknown[]>;
+    insertChunk: Database.Statement<unknown[]>;
     upsertFcnt: Database.Statement<unknown[]>;
     deleteRange: Database.Statement<[number, number]>;
     selectRange: Database.Statement<[number, number], MessageRow>;
   };
   private readonly commitBatch: Database.Transaction<
-    (rows: unknown[][], fcnt: Array<[string, number]>, deletes: number[], now: number) => void
+    (values: unknown[], fcnt: Array<[string, number]>, deletes: number[], now: number) => void
   >;
 
   private pending: PendingAppend[] = [];
@@ -119,30 +140,36 @@ export class Journal {
 
   static open(opts: JournalOptions): Journal {
     validateOptions(opts);
-    const db = new Database(opts.path, { timeout: 2000 });
+    const lock = lockJournal(opts.path);
+    let db: Database.Database | undefined;
     try {
+      db = new Database(opts.path, { timeout: 2000 });
       applyPragmas(db);
       const check = db.pragma("quick_check", { simple: true });
       if (check !== "ok")
         throw new JournalCorruptError(`journal ${opts.path} failed quick_check: ${String(check)}`);
       migrate(db);
-      return new Journal(db, opts);
+      return new Journal(db, opts, lock);
     } catch (err) {
-      db.close();
+      db?.close();
+      lock.release();
       throw err;
     }
   }
 
-  private constructor(db: Database.Database, opts: JournalOptions) {
+  private constructor(
+    db: Database.Database,
+    opts: JournalOptions,
+    private readonly lock: JournalLock,
+  ) {
     this.db = db;
     this.opts = { ...opts };
     this.wallMs = opts.now ?? (() => Date.now());
     this.ageMs = opts.now ?? (() => performance.now());
+    this.cacheLimit = opts.memoryCacheBytes ?? DEFAULT_MEMORY_CACHE_BYTES;
     this.stmt = {
-      insert: db.prepare(
-        "INSERT INTO messages (seq, id, topic, payload, retain, qos, device_key, created_at_ms, bytes)" +
-          " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-      ),
+      insert: db.prepare(INSERT_SQL + ROW_PLACEHOLDERS),
+      insertChunk: db.prepare(INSERT_SQL + Array(INSERT_CHUNK).fill(ROW_PLACEHOLDERS).join(", ")),
       upsertFcnt: db.prepare(
         "INSERT INTO fcnt (dev_eui, fcnt32, updated_at_ms) VALUES (?, ?, ?)" +
           " ON CONFLICT (dev_eui) DO UPDATE SET fcnt32 = excluded.fcnt32, updated_at_ms = excluded.updated_at_ms",
@@ -155,8 +182,12 @@ export class Journal {
           " FROM messages WHERE seq BETWEEN ? AND ? ORDER BY seq",
       ),
     };
-    this.commitBatch = db.transaction((rows, fcnt, deletes, now) => {
-      for (const row of rows) this.stmt.insert.run(...row);
+    this.commitBatch = db.transaction((values, fcnt, deletes, now) => {
+      const chunkValues = COLUMNS * INSERT_CHUNK;
+      let i = 0;
+      for (; i + chunkValues <= values.length; i += chunkValues)
+        this.stmt.insertChunk.run(values.slice(i, i + chunkValues));
+      for (; i < values.length; i += COLUMNS) this.stmt.insert.run(values.slice(i, i + COLUMNS));
       for (const [devEui, value] of fcnt) this.stmt.upsertFcnt.run(devEui, value, now);
       for (const [first, last] of seqRuns(deletes.sort((a, b) => a - b)))
         this.stmt.deleteRange.run(first, last);
@@ -212,8 +243,13 @@ export class Journal {
     if (this.closed) return [];
     this.enforceBounds();
     const out: StoredMessage[] = [];
-    const taken = this.index.take(limit, perGroup).map((m) => m.seq); // in seq order
-    for (const [first, last] of seqRuns(taken)) {
+    const uncached: number[] = [];
+    for (const { seq } of this.index.take(limit, perGroup)) {
+      const hit = this.cache.get(seq);
+      if (hit === undefined) uncached.push(seq);
+      else out.push(hit.message);
+    }
+    for (const [first, last] of seqRuns(uncached)) {
       const rows = this.stmt.selectRange.all(first, last);
       let r = 0;
       for (let seq = first; seq <= last; seq++) {
@@ -226,6 +262,8 @@ export class Journal {
         out.push({ ...row, retain: row.retain !== 0 });
       }
     }
+    // Callers rely on seq order within a device; hits and misses were collected apart.
+    if (uncached.length > 0 && uncached.length < out.length) out.sort((a, b) => a.seq - b.seq);
     return out;
   }
 
@@ -235,7 +273,10 @@ export class Journal {
     const removed = this.index.ack(seqs);
     if (removed.length === 0) return;
     this.counters.deleted += removed.length;
-    for (const seq of removed) this.pendingDeletes.push(seq);
+    for (const seq of removed) {
+      this.pendingDeletes.push(seq);
+      this.uncache(seq);
+    }
     this.scheduleCommit();
   }
 
@@ -267,10 +308,13 @@ export class Journal {
     if (this.commit()) this.commit();
     this.closed = true;
     this.clearTimers();
+    this.cache.clear();
+    this.cacheBytes = 0;
     try {
       this.db.pragma("wal_checkpoint(TRUNCATE)");
     } finally {
       this.db.close();
+      this.lock.release();
     }
   }
 
@@ -297,21 +341,22 @@ export class Journal {
     this.pendingDeletes = [];
 
     const now = this.wallMs();
-    const rows: unknown[][] = [];
-    const added: Array<[seq: number, deviceKey: string, bytes: number]> = [];
+    const values: unknown[] = []; // COLUMNS per message
+    const added: Array<{ message: StoredMessage; bytes: number }> = [];
     for (const { entry } of batch) {
       for (const m of entry.messages) {
         const seq = ++this.lastSeq;
         const bytes = Buffer.byteLength(m.id) + Buffer.byteLength(m.topic) + Buffer.byteLength(m.payload);
-        rows.push([seq, m.id, m.topic, m.payload, m.retain ? 1 : 0, m.qos, m.deviceKey, now, bytes]);
-        added.push([seq, m.deviceKey, bytes]);
+        values.push(seq, m.id, m.topic, m.payload, m.retain ? 1 : 0, m.qos, m.deviceKey, now, bytes);
+        const { id, topic, payload, retain, qos, deviceKey } = m;
+        added.push({ message: { seq, id, topic, payload, retain, qos, deviceKey, createdAtMs: now }, bytes });
       }
     }
     const fcnt: Array<[string, number]> = [];
     for (const devEui of fcntBefore.keys()) fcnt.push([devEui, this.fcnt.get(devEui)!]);
 
     try {
-      this.commitBatch.immediate(rows, fcnt, deletes, now);
+      this.commitBatch.immediate(values, fcnt, deletes, now);
     } catch (cause) {
       for (const [devEui, value] of fcntBefore) {
         if (value === undefined) this.fcnt.delete(devEui);
@@ -327,7 +372,13 @@ export class Journal {
     this.counters.commits++;
     this.counters.appended += added.length;
     const bornMs = this.ageMs();
-    for (const [seq, deviceKey, bytes] of added) this.index.add(seq, deviceKey, bytes, bornMs);
+    for (const entry of added) {
+      this.index.add(entry.message.seq, entry.message.deviceKey, entry.bytes, bornMs);
+      if (this.cacheBytes + entry.bytes <= this.cacheLimit) {
+        this.cache.set(entry.message.seq, entry);
+        this.cacheBytes += entry.bytes;
+      }
+    }
     for (const p of batch) p.resolve();
     this.enforceBounds();
     return true;
@@ -343,9 +394,18 @@ export class Journal {
     if (byAge.length + bySize.length === 0) return;
     this.counters.droppedByAge += byAge.length;
     this.counters.droppedBySize += bySize.length;
-    for (const seq of byAge) this.pendingDeletes.push(seq);
-    for (const seq of bySize) this.pendingDeletes.push(seq);
+    for (const seq of [...byAge, ...bySize]) {
+      this.pendingDeletes.push(seq);
+      this.uncache(seq);
+    }
     if (!this.closed) this.scheduleCommit();
+  }
+
+  private uncache(seq: number): void {
+    const hit = this.cache.get(seq);
+    if (hit === undefined) return;
+    this.cache.delete(seq);
+    this.cacheBytes -= hit.bytes;
   }
 }
 
@@ -365,6 +425,10 @@ function validateOptions(opts: JournalOptions): void {
   const positive = ["maxMessages", "maxBytes", "maxAgeS", "commitMaxEntries"] as const;
   for (const key of positive) {
     if (!(opts[key] > 0)) throw new RangeError(`journal option ${key} must be > 0, got ${opts[key]}`);
+  }
+  const cache = opts.memoryCacheBytes;
+  if (cache !== undefined && !(cache >= 0 && Number.isFinite(cache))) {
+    throw new RangeError(`journal option memoryCacheBytes must be >= 0, got ${cache}`);
   }
   if (!(opts.commitIntervalMs >= 0) || !Number.isFinite(opts.commitIntervalMs)) {
     throw new RangeError(`journal option commitIntervalMs must be >= 0, got ${opts.commitIntervalMs}`);

@@ -36,10 +36,14 @@ export function dedupKey(devAddr: string, fcnt16: number, mic: Uint8Array): stri
 
 /**
  * A bounded map from frame key to first reception. Insertion order is age order (entries are never
- * refreshed), so eviction pops from the front of a Map: O(1) per operation, no timers.
+ * refreshed), so eviction pops from the front of a FIFO of keys: O(1) per operation, no timers. (Not by
+ * iterating the Map: an iterator starts at the Map's first slot and walks every deleted one behind it.)
  */
 export class DedupCache<T> {
   readonly #entries = new Map<string, Entry<T>>();
+  /** Keys in insertion order; the live part starts at #head. */
+  #order: string[] = [];
+  #head = 0;
   readonly #maxEntries: number;
   readonly #maxAgeMs: number;
   readonly #now: () => number;
@@ -67,6 +71,7 @@ export class DedupCache<T> {
     const nowMs = this.#now();
     if (this.#entries.has(key)) return;
     this.#entries.set(key, { value, phyPayload: Uint8Array.from(phyPayload), atMs: nowMs });
+    this.#order.push(key);
     this.#evict(nowMs);
   }
 
@@ -76,12 +81,21 @@ export class DedupCache<T> {
 
   clear(): void {
     this.#entries.clear();
+    this.#order = [];
+    this.#head = 0;
   }
 
   #evict(nowMs: number): void {
-    for (const [key, entry] of this.#entries) {
+    while (this.#head < this.#order.length) {
+      const key = this.#order[this.#head]!;
+      const entry = this.#entries.get(key)!;
       if (this.#entries.size <= this.#maxEntries && nowMs - entry.atMs <= this.#maxAgeMs) break;
       this.#entries.delete(key);
+      this.#head++;
+    }
+    if (this.#head > 1024 && this.#head * 2 > this.#order.length) {
+      this.#order = this.#order.slice(this.#head);
+      this.#head = 0;
     }
   }
 }

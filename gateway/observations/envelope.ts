@@ -1,6 +1,7 @@
-// Decoded uplinks → outgoing MQTT messages: one open-data envelope per sample and datastream, shaped like an
-// OGC SensorThings Observation, with a deterministic id so that consumers drop the duplicates that several
-// gateways publish for one frame. Pure: no I/O, no clock. Format and examples: ./README.md.
+// Decoded uplinks → outgoing MQTT messages. Every observation is shaped like an OGC SensorThings Observation
+// with a deterministic id, so that consumers drop the duplicates that several gateways publish for one frame.
+// By default one message per uplink and datastream carries that uplink's observations (a batch); "observation"
+// grouping sends one message per observation instead. Pure: no I/O, no clock. Format and examples: ./README.md.
 import type { BikeBatch, ClimateBatch, DecodedUplink, NodeStatus } from "../../shared/payload/index.ts";
 import type { OutgoingMessage } from "../journal/journal.ts";
 import type { Device } from "../lorawan/registry.ts";
@@ -31,8 +32,16 @@ export interface ObservationTimes {
   resultTimeMs: number;
 }
 
+/**
+ * "uplink" (default): one message per uplink and datastream, an ObservationBatch. "observation": one message
+ * per observation, an ObservationEnvelope. Why the default: ./README.md, "Grouping".
+ */
+export type ObservationGrouping = "uplink" | "observation";
+export const OBSERVATION_GROUPINGS: readonly ObservationGrouping[] = ["uplink", "observation"];
+
 export interface ObservationOptions {
   topics?: TopicScheme;
+  grouping?: ObservationGrouping;
   /** Snap bike bins onto UTC multiples of the bin length when the estimate is this close (default 5 s, 0 = off). */
   binAlignToleranceS?: number;
 }
@@ -70,6 +79,35 @@ export interface ObservationEnvelope {
     binS?: number;
     directionAB?: string;
   };
+}
+
+type Parameters = ObservationEnvelope["parameters"];
+
+/** What every observation of one uplink and datastream shares. */
+type SharedParameters = Omit<Parameters, "sampleIndex">;
+
+/** One observation inside a batch: what differs between the observations of one uplink and datastream. */
+export interface BatchedObservation {
+  "@iot.id": string;
+  phenomenonTime: string;
+  resultTime: string;
+  result: number;
+  parameters: { sampleIndex: number };
+}
+
+/**
+ * One uplink's observations of one datastream. Merging `parameters` into each observation's and adding the
+ * shared fields gives exactly the ObservationEnvelopes that "observation" grouping publishes
+ * (`expandObservations`).
+ */
+export interface ObservationBatch {
+  /** `<DevEUI>-<FCnt32 as 8 hex>-<datastream>`. */
+  "@iot.id": string;
+  unitOfMeasurement: UnitOfMeasurement;
+  Datastream: ObservationEnvelope["Datastream"];
+  FeatureOfInterest?: FeatureOfInterest;
+  parameters: SharedParameters;
+  Observations: BatchedObservation[];
 }
 
 const MAX_FCNT32 = 0xffff_ffff;
@@ -116,8 +154,9 @@ export function featureOfInterest(device: DeviceInfo): FeatureOfInterest {
  * - climate batch: air_temperature and relative_humidity per valid slot (open data), battery_voltage (operator);
  * - bike batch: bicycles_ab and bicycles_ba per bin (open data);
  * - node status: the retained node status (operator).
- * Missing samples (null) produce no message. Throws RangeError only for impossible times or counters (a bug
- * in the caller, never the payload).
+ * With "uplink" grouping each datastream's observations form one message, with "observation" grouping each
+ * is a message. Missing samples (null) produce no observation, a datastream without any no message. Throws
+ * RangeError only for impossible times or counters (a bug in the caller, never the payload).
  */
 export function buildObservationMessages(
   uplink: UplinkRef,
@@ -137,14 +176,21 @@ export function buildObservationMessages(
     resultTime: isoMillis(times.resultTimeMs),
     foi: featureOfInterest(device),
   };
+  let series: Series[];
   switch (decoded.kind) {
     case "climate":
-      return climateMessages(ctx, decoded);
+      series = climateSeries(ctx, decoded);
+      break;
     case "bike":
-      return bikeMessages(ctx, decoded, (options.binAlignToleranceS ?? DEFAULT_BIN_ALIGN_TOLERANCE_S) * 1000);
+      series = bikeSeries(ctx, decoded, (options.binAlignToleranceS ?? DEFAULT_BIN_ALIGN_TOLERANCE_S) * 1000);
+      break;
     case "status":
       return [buildNodeStatusMessage(uplink, decoded, device, times, options)];
   }
+  const nonEmpty = series.filter((s) => s.samples.length > 0);
+  return (options.grouping ?? "uplink") === "uplink"
+    ? nonEmpty.map((s) => batchMessage(ctx, s))
+    : nonEmpty.flatMap((s) => s.samples.map((sample) => observationMessage(ctx, s, sample)));
 }
 
 interface Context {
@@ -157,81 +203,187 @@ interface Context {
   foi: FeatureOfInterest;
 }
 
-function climateMessages(ctx: Context, batch: ClimateBatch): OutgoingMessage[] {
-  const out: OutgoingMessage[] = [];
-  const extra = { intervalS: batch.intervalS };
-  for (const s of batch.samples) {
-    const time = isoSeconds(ctx.times.uplinkTimeMs - s.secondsBeforeUplink * 1000);
-    if (s.temperatureC !== null)
-      out.push(observation(ctx, "air_temperature", s.index, time, s.temperatureC, extra));
-    if (s.humidityPct !== null)
-      out.push(observation(ctx, "relative_humidity", s.index, time, s.humidityPct, extra));
-  }
-  if (batch.batteryMv !== null) {
-    const time = isoSeconds(ctx.times.uplinkTimeMs);
-    out.push(observation(ctx, "battery_voltage", 0, time, batch.batteryMv / 1000, {}));
-  }
-  return out;
+interface Sample {
+  index: number;
+  phenomenonTime: string;
+  value: number;
 }
 
-function bikeMessages(ctx: Context, batch: BikeBatch, toleranceMs: number): OutgoingMessage[] {
-  const out: OutgoingMessage[] = [];
+/** The samples of one datastream in one uplink, oldest first. */
+interface Series {
+  name: DatastreamName;
+  extra: { intervalS?: number; binS?: number; directionAB?: string };
+  samples: Sample[];
+}
+
+function climateSeries(ctx: Context, batch: ClimateBatch): Series[] {
+  const extra = { intervalS: batch.intervalS };
+  const temperature: Series = { name: "air_temperature", extra, samples: [] };
+  const humidity: Series = { name: "relative_humidity", extra, samples: [] };
+  for (const s of batch.samples) {
+    const phenomenonTime = isoSeconds(ctx.times.uplinkTimeMs - s.secondsBeforeUplink * 1000);
+    if (s.temperatureC !== null)
+      temperature.samples.push({ index: s.index, phenomenonTime, value: s.temperatureC });
+    if (s.humidityPct !== null)
+      humidity.samples.push({ index: s.index, phenomenonTime, value: s.humidityPct });
+  }
+  const battery: Series = { name: "battery_voltage", extra: {}, samples: [] };
+  if (batch.batteryMv !== null) {
+    const phenomenonTime = isoSeconds(ctx.times.uplinkTimeMs);
+    battery.samples.push({ index: 0, phenomenonTime, value: batch.batteryMv / 1000 });
+  }
+  return [temperature, humidity, battery];
+}
+
+function bikeSeries(ctx: Context, batch: BikeBatch, toleranceMs: number): Series[] {
   const newest = batch.bins[batch.bins.length - 1];
-  if (newest === undefined) return out;
+  if (newest === undefined) return [];
   const at = (secondsBefore: number) => ctx.times.uplinkTimeMs - secondsBefore * 1000;
   const offset = alignmentOffsetMs(at(newest.endSecondsBeforeUplink), batch.binS * 1000, toleranceMs);
   const extra = {
     binS: batch.binS,
     ...(ctx.device.directionAB === undefined ? {} : { directionAB: ctx.device.directionAB }),
   };
+  const ab: Series = { name: "bicycles_ab", extra, samples: [] };
+  const ba: Series = { name: "bicycles_ba", extra, samples: [] };
   for (const bin of batch.bins) {
     const start = isoSeconds(at(bin.startSecondsBeforeUplink) + offset);
     const end = isoSeconds(at(bin.endSecondsBeforeUplink) + offset);
-    const interval = `${start}/${end}`;
-    out.push(observation(ctx, "bicycles_ab", bin.index, interval, bin.ab, extra));
-    out.push(observation(ctx, "bicycles_ba", bin.index, interval, bin.ba, extra));
+    const phenomenonTime = `${start}/${end}`;
+    ab.samples.push({ index: bin.index, phenomenonTime, value: bin.ab });
+    ba.samples.push({ index: bin.index, phenomenonTime, value: bin.ba });
   }
-  return out;
+  return [ab, ba];
 }
 
-function observation(
-  ctx: Context,
-  name: DatastreamName,
-  sampleIndex: number,
-  phenomenonTime: string,
-  value: number,
-  extra: { intervalS?: number; binS?: number; directionAB?: string },
-): OutgoingMessage {
+function datastreamOf(ctx: Context, name: DatastreamName): ObservationEnvelope["Datastream"] {
   const spec = DATASTREAMS[name];
-  const id = observationId(ctx.devEui, ctx.uplink.fcnt32, name, sampleIndex);
+  return {
+    "@iot.id": datastreamId(ctx.devEui, name),
+    name: `${ctx.device.name} ${spec.label}`,
+    observedProperty: spec.observedProperty,
+  };
+}
+
+function sharedParameters(ctx: Context, series: Series): SharedParameters {
+  return {
+    licence: ctx.device.licence,
+    deviceName: ctx.device.name,
+    fcnt: ctx.uplink.fcnt32,
+    ...series.extra,
+  };
+}
+
+function topicOf(ctx: Context, name: DatastreamName): string {
+  return DATASTREAMS[name].open
+    ? ctx.topics.observation(ctx.devEui, name)
+    : ctx.topics.nodeBattery(ctx.devEui);
+}
+
+function observationMessage(ctx: Context, series: Series, sample: Sample): OutgoingMessage {
+  const { name } = series;
+  const id = observationId(ctx.devEui, ctx.uplink.fcnt32, name, sample.index);
   const envelope: ObservationEnvelope = {
     "@iot.id": id,
-    phenomenonTime,
+    phenomenonTime: sample.phenomenonTime,
     resultTime: ctx.resultTime,
-    result: roundTo(value, spec.decimals),
-    unitOfMeasurement: spec.unitOfMeasurement,
-    Datastream: {
-      "@iot.id": datastreamId(ctx.devEui, name),
-      name: `${ctx.device.name} ${spec.label}`,
-      observedProperty: spec.observedProperty,
-    },
+    result: roundTo(sample.value, DATASTREAMS[name].decimals),
+    unitOfMeasurement: DATASTREAMS[name].unitOfMeasurement,
+    Datastream: datastreamOf(ctx, name),
     FeatureOfInterest: ctx.foi,
-    parameters: {
-      licence: ctx.device.licence,
-      deviceName: ctx.device.name,
-      sampleIndex,
-      fcnt: ctx.uplink.fcnt32,
-      ...extra,
-    },
+    parameters: withSampleIndex(sharedParameters(ctx, series), sample.index),
   };
+  return message(ctx, id, name, envelope);
+}
+
+function batchMessage(ctx: Context, series: Series): OutgoingMessage {
+  const { name } = series;
+  const decimals = DATASTREAMS[name].decimals;
+  const id = batchId(ctx.devEui, ctx.uplink.fcnt32, name);
+  const batch: ObservationBatch = {
+    "@iot.id": id,
+    unitOfMeasurement: DATASTREAMS[name].unitOfMeasurement,
+    Datastream: datastreamOf(ctx, name),
+    FeatureOfInterest: ctx.foi,
+    parameters: sharedParameters(ctx, series),
+    Observations: series.samples.map((sample) => ({
+      "@iot.id": observationId(ctx.devEui, ctx.uplink.fcnt32, name, sample.index),
+      phenomenonTime: sample.phenomenonTime,
+      resultTime: ctx.resultTime,
+      result: roundTo(sample.value, decimals),
+      parameters: { sampleIndex: sample.index },
+    })),
+  };
+  return message(ctx, id, name, batch);
+}
+
+function message(
+  ctx: Context,
+  id: string,
+  name: DatastreamName,
+  body: ObservationEnvelope | ObservationBatch,
+): OutgoingMessage {
   return {
     id,
-    topic: spec.open ? ctx.topics.observation(ctx.devEui, name) : ctx.topics.nodeBattery(ctx.devEui),
-    payload: JSON.stringify(envelope),
+    topic: topicOf(ctx, name),
+    payload: JSON.stringify(body),
     retain: false,
     qos: 1,
     deviceKey: ctx.devEui,
   };
+}
+
+/** `<DevEUI>-<FCnt32 as 8 hex>-<datastream>`: the id of one uplink's batch of one datastream. */
+export function batchId(devEui: string, fcnt32: number, datastream: string): string {
+  return `${devEui.toUpperCase()}-${formatFcnt(fcnt32)}-${datastream}`;
+}
+
+/**
+ * The observations of a parsed message from an observation topic, whichever the grouping: an ObservationBatch
+ * gives one ObservationEnvelope per entry of `Observations`, identical to what "observation" grouping sends;
+ * an ObservationEnvelope gives itself. For consumers and tests; undefined when the value is neither.
+ */
+export function expandObservations(value: unknown): ObservationEnvelope[] | undefined {
+  if (typeof value !== "object" || value === null) return undefined;
+  const record = value as Record<string, unknown>;
+  if (!Array.isArray(record.Observations)) {
+    return typeof record["@iot.id"] === "string" && "result" in record
+      ? [value as ObservationEnvelope]
+      : undefined;
+  }
+  if (!isObject(record.parameters) || !record.Observations.every(isBatchedObservation)) return undefined;
+  const batch = value as ObservationBatch;
+  return batch.Observations.map((o) => ({
+    "@iot.id": o["@iot.id"],
+    phenomenonTime: o.phenomenonTime,
+    resultTime: o.resultTime,
+    result: o.result,
+    unitOfMeasurement: batch.unitOfMeasurement,
+    Datastream: batch.Datastream,
+    ...(batch.FeatureOfInterest === undefined ? {} : { FeatureOfInterest: batch.FeatureOfInterest }),
+    parameters: withSampleIndex(batch.parameters, o.parameters.sampleIndex),
+  }));
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null;
+}
+
+/** Enough of a BatchedObservation for expandObservations not to throw. */
+function isBatchedObservation(value: unknown): boolean {
+  return (
+    isObject(value) &&
+    typeof value["@iot.id"] === "string" &&
+    "result" in value &&
+    isObject(value.parameters) &&
+    typeof value.parameters.sampleIndex === "number"
+  );
+}
+
+/** An observation's parameters, keys in the documented order. */
+function withSampleIndex(shared: SharedParameters, sampleIndex: number): Parameters {
+  const { licence, deviceName, fcnt, ...extra } = shared;
+  return { licence, deviceName, sampleIndex, fcnt, ...extra };
 }
 
 export interface NodeStatusPayload {

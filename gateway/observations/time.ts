@@ -3,7 +3,24 @@
 
 /** "2025-06-01T10:15:00Z": whole seconds, UTC. */
 export function isoSeconds(ms: number): string {
-  return new Date(Math.round(ms / 1000) * 1000).toISOString().replace(".000Z", "Z");
+  const s = Math.round(ms / 1000);
+  const hourS = Math.floor(s / 3600) * 3600;
+  // A Date per sample showed up in the gateway's profile; the hour's prefix is shared by most samples.
+  let prefix = hourPrefixes.get(hourS);
+  if (prefix === undefined) {
+    if (hourPrefixes.size >= MAX_HOUR_PREFIXES) hourPrefixes.clear();
+    prefix = new Date(hourS * 1000).toISOString().slice(0, -10); // "2025-06-01T10:"
+    hourPrefixes.set(hourS, prefix);
+  }
+  const inHour = s - hourS;
+  return `${prefix}${twoDigits(Math.floor(inHour / 60))}:${twoDigits(inHour % 60)}Z`;
+}
+
+const hourPrefixes = new Map<number, string>();
+const MAX_HOUR_PREFIXES = 64;
+
+function twoDigits(n: number): string {
+  return n < 10 ? `0${n}` : `${n}`;
 }
 
 /** "2025-06-01T10:15:00.123Z": milliseconds, UTC. */

@@ -7,7 +7,7 @@ export const TOPIC_VERSION = "v1";
 
 export interface TopicScheme {
   readonly prefix: string;
-  /** Open data: one observation per message, QoS 1, not retained. */
+  /** Open data: an uplink's observations of the datastream (or one observation per message), QoS 1, not retained. */
   observation(devEui: string, datastream: string): string;
   /** Open data: retained device metadata (location, sensors, units, licence). */
   device(devEui: string): string;

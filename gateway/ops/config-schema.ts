@@ -3,6 +3,7 @@
 // documented in the template.
 import { isIP } from "node:net";
 import { z } from "zod";
+import { OBSERVATION_GROUPINGS } from "../observations/envelope.ts";
 
 /** 2026-01-01T00:00:00Z: a clock before this is an unsynchronised Pi (1970, or an old fake-hwclock time). */
 export const DEFAULT_MIN_VALID_UNIX_S = 1_767_225_600;
@@ -76,8 +77,9 @@ const journalSchema = object(
     maxAgeS: int(1, 10 * 366 * 86_400).default(30 * 86_400),
     commitIntervalMs: int(0, 60_000).default(20),
     commitMaxEntries: int(1, 1_000_000).default(500),
+    memoryCacheBytes: int(0, 2 ** 30).default(8 * 1024 * 1024),
   },
-  "{path, maxMessages, maxBytes, maxAgeS, commitIntervalMs, commitMaxEntries}",
+  "{path, maxMessages, maxBytes, maxAgeS, commitIntervalMs, commitMaxEntries, memoryCacheBytes}",
 );
 
 const udpSchema = object(
@@ -160,6 +162,11 @@ const mqttSchema = object(
         error: 'expected topic levels without wildcards or empty levels, e.g. "openherz" or "city/sensors"',
       })
       .default("openherz"),
+    observationGrouping: z
+      .enum(OBSERVATION_GROUPINGS, {
+        error: orRequired('expected "uplink" (one message per uplink and datastream) or "observation"'),
+      })
+      .default("uplink"),
     protocolVersion: z
       .literal([5, 4], { error: orRequired("expected 5 (MQTT 5) or 4 (MQTT 3.1.1)") })
       .default(5),

@@ -24,6 +24,10 @@ export const FIELD_DOCS: ReadonlyArray<readonly [string, string]> = [
     "journal.commitMaxEntries",
     "...or as soon as this many frames wait. A frame is acknowledged only once committed.",
   ],
+  [
+    "journal.memoryCacheBytes",
+    "Committed messages also kept in RAM up to this many bytes, so publishing need not read them back (0 = off).",
+  ],
   ["udp.enabled", "Run the Semtech UDP packet-forwarder server."],
   [
     "udp.host",
@@ -72,6 +76,10 @@ export const FIELD_DOCS: ReadonlyArray<readonly [string, string]> = [
   ["mqtt.cert", "Client certificate file (PEM), with mqtt.key."],
   ["mqtt.key", "Client private key file (PEM); must be mode 600 (readable by the gateway's user only)."],
   ["mqtt.topicPrefix", 'First topic levels of everything published, e.g. "openherz" or "city/sensors".'],
+  [
+    "mqtt.observationGrouping",
+    '"uplink": one message per uplink and datastream (default); "observation": one per observation.',
+  ],
   ["mqtt.protocolVersion", "5 (MQTT 5) or 4 (MQTT 3.1.1)."],
   ["mqtt.protocolFallback", "With protocolVersion 5: retry with 3.1.1 when the broker refuses MQTT 5."],
   ["mqtt.keepaliveS", "MQTT keepalive; a dead connection is noticed after about 1.5 times this."],
@@ -114,6 +122,7 @@ const TEMPLATE = {
     username: "gateway-mast-01",
     password: { file: "/etc/openherz/mqtt-password" },
     topicPrefix: "openherz",
+    observationGrouping: "uplink",
   },
   time: { trustForwarderGpsTime: true },
   http: { host: "127.0.0.1", port: 9700 },

@@ -60,7 +60,8 @@ export interface PublisherEvents {
   /** The broker refused MQTT 5; the next attempt uses 3.1.1. */
   fallback: [{ from: 5; to: 4 }];
   /** A journal message was acked (PUBACK) or dropped as refused for good. */
-  ack: [{ seq: number; rejected: boolean }];
+  /** latencyMs: from PUBLISH to PUBACK (or to the rejecting PUBACK). */
+  ack: [{ seq: number; rejected: boolean; latencyMs: number }];
   /** The status and announcements of this connection are all acknowledged (or failed). */
   announced: [{ count: number }];
   /** The broker answered the (re-)subscription of this connection. */
@@ -480,8 +481,9 @@ export class MqttPublisher extends EventEmitter<PublisherEvents> {
   private send(conn: Connection, msg: SourceMessage): void {
     this.inflight.set(msg.seq, conn);
     this.counters.published++;
+    const sentAtMs = performance.now();
     conn.client.publish(msg.topic, msg.payload, this.publishOptions(conn, msg.qos, msg.retain), (err) =>
-      this.onPublished(conn, msg, err),
+      this.onPublished(conn, msg, err, sentAtMs),
     );
   }
 
@@ -492,7 +494,12 @@ export class MqttPublisher extends EventEmitter<PublisherEvents> {
   }
 
   /** mqtt.js calls this on PUBACK for QoS 1 (after the write for QoS 0). */
-  private onPublished(conn: Connection, msg: SourceMessage, err: Error | null | undefined): void {
+  private onPublished(
+    conn: Connection,
+    msg: SourceMessage,
+    err: Error | null | undefined,
+    sentAtMs: number,
+  ): void {
     // Released on disconnect (possibly re-taken by a newer connection): this callback is stale.
     if (this.inflight.get(msg.seq) !== conn) return;
     this.inflight.delete(msg.seq);
@@ -500,7 +507,7 @@ export class MqttPublisher extends EventEmitter<PublisherEvents> {
     if (err == null) {
       this.source.ack([msg.seq]);
       this.counters.acked++;
-      this.fire("ack", { seq: msg.seq, rejected: false });
+      this.fire("ack", { seq: msg.seq, rejected: false, latencyMs: performance.now() - sentAtMs });
     } else if (typeof code === "number" && PERMANENT_PUBACK_CODES.has(code)) {
       this.source.ack([msg.seq]);
       this.counters.rejected++;
@@ -508,7 +515,7 @@ export class MqttPublisher extends EventEmitter<PublisherEvents> {
         { id: msg.id, topic: msg.topic, reasonCode: code, error: err.message },
         "broker refused message; dropped",
       );
-      this.fire("ack", { seq: msg.seq, rejected: true });
+      this.fire("ack", { seq: msg.seq, rejected: true, latencyMs: performance.now() - sentAtMs });
     } else {
       this.source.release([msg.seq]);
       this.counters.released++;

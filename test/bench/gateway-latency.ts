@@ -1,42 +1,46 @@
 /**
  * Latency of the gateway process: a forwarder sends one frame per datagram at a fixed rate, a subscriber on
  * the broker waits for each frame's observations; a frame's latency is the time from sending its datagram
- * to the arrival of the last of its observations.
+ * to the arrival of the last of its observation messages (with the default grouping, one batch per
+ * open-data datastream, found by its batch id).
  */
 import mqtt, { type MqttClient } from "mqtt";
-import { formatFcnt } from "../../gateway/observations/index.ts";
+import { batchId, formatFcnt } from "../../gateway/observations/index.ts";
 import { UdpFeeder } from "./gateway-feeder.ts";
 import { type BenchDevice, buildDatagrams, type FrameSchedule, scheduledFrame } from "./gateway-fleet.ts";
 import { type BenchGateway, percentile, startBenchGateway, waitUntil } from "./gateway-harness.ts";
 import { waitConnected } from "./gateway-throughput.ts";
 
-/** Open-data observations of one 12-sample climate uplink (temperature and humidity per sample). */
-export const OBSERVATIONS_PER_FRAME = 24;
+/**
+ * The open-data datastreams of a climate uplink: with the default grouping each is one message on the
+ * observation topics, with the uplink's 12 samples.
+ */
+export const WATCHED_DATASTREAMS = ["air_temperature", "relative_humidity"] as const;
 
-const ID_PATTERN = /"@iot\.id":"([0-9A-F]{16}-[0-9A-F]{8})-/;
+/** A batch's id at the start of its payload (a per-observation envelope's id ends in a sample index). */
+const ID_PATTERN = /^\{"@iot\.id":"([0-9A-F]{16}-[0-9A-F]{8}-[a-z_]+)"/;
 
-/** A subscriber that times frames: expect() when a frame is sent, its latency once all its observations came. */
+/** A subscriber that times frames: expect() when a frame is sent, its latency once all its messages came. */
 export class ObservationWatcher {
-  private readonly sentAt = new Map<string, number>();
-  private readonly seen = new Map<string, number>();
+  /** Frames awaited, by DevEUI-FCnt: send time and the batch ids still to come. */
+  private readonly frames = new Map<string, { sentAt: number; remaining: number }>();
+  /** Batch id → its frame. */
+  private readonly frameOf = new Map<string, string>();
   /** [send time, latency in ms] of every completed frame. */
   readonly completed: Array<[number, number]> = [];
 
   private constructor(private readonly client: MqttClient) {
     client.on("message", (_topic, payload) => {
       const at = performance.now();
-      const id = ID_PATTERN.exec(payload.toString("latin1", 0, 64))?.[1];
+      const id = ID_PATTERN.exec(payload.toString("latin1", 0, 80))?.[1];
       if (id === undefined) return;
-      const sent = this.sentAt.get(id);
-      if (sent === undefined) return;
-      const n = (this.seen.get(id) ?? 0) + 1;
-      if (n < OBSERVATIONS_PER_FRAME) {
-        this.seen.set(id, n);
-        return;
-      }
-      this.seen.delete(id);
-      this.sentAt.delete(id);
-      this.completed.push([sent, at - sent]);
+      const key = this.frameOf.get(id);
+      if (key === undefined) return; // not awaited, or a second copy
+      this.frameOf.delete(id);
+      const frame = this.frames.get(key)!;
+      if (--frame.remaining > 0) return;
+      this.frames.delete(key);
+      this.completed.push([frame.sentAt, at - frame.sentAt]);
     });
   }
 
@@ -58,11 +62,13 @@ export class ObservationWatcher {
   }
 
   expect(devEui: string, fcnt32: number, sentAtMs: number): void {
-    this.sentAt.set(`${devEui}-${formatFcnt(fcnt32)}`, sentAtMs);
+    const key = `${devEui}-${formatFcnt(fcnt32)}`;
+    this.frames.set(key, { sentAt: sentAtMs, remaining: WATCHED_DATASTREAMS.length });
+    for (const ds of WATCHED_DATASTREAMS) this.frameOf.set(batchId(devEui, fcnt32, ds), key);
   }
 
   get pending(): number {
-    return this.sentAt.size;
+    return this.frames.size;
   }
 
   /** Latencies (ms) of the frames sent in [fromMs, toMs). */
@@ -80,7 +86,7 @@ export interface LatencySummary {
   p99Ms: number;
   maxMs: number;
   frames: number;
-  /** Frames sent in the window whose observations did not all arrive. */
+  /** Frames sent in the window whose observation messages did not all arrive. */
   missing: number;
 }
 

@@ -1,7 +1,7 @@
 /**
  * The baseline for the gateway's publishing rate: plain mqtt.js publishing at QoS 1 to the same broker in
  * the same run, with what the gateway's publisher does and nothing else — MQTT 5, the same window of
- * messages awaiting PUBACK, the same PUBLISH properties, and the same messages (topics and envelopes the
+ * messages awaiting PUBACK, the same PUBLISH properties, and the same messages (topics and payloads the
  * gateway builds for one climate uplink), refilling the window on the next turn of the event loop after
  * each PUBACK. No journal, no decoding.
  */
@@ -12,7 +12,10 @@ import { decodeUplink } from "../../shared/payload/index.ts";
 import { type BenchDevice, climatePayload } from "./gateway-fleet.ts";
 import { cpuSecondsOf, median, sleep } from "./gateway-harness.ts";
 
-/** What one accepted climate uplink of the device becomes: its observation envelopes and radio metadata. */
+/**
+ * What one accepted climate uplink of the device becomes in the gateway, with the default grouping (as the
+ * benchmark's gateway runs): the temperature, humidity and battery batches, then the radio metadata.
+ */
 export function messagesOfOneFrame(device: BenchDevice, fcnt32: number): OutgoingMessage[] {
   const decoded = decodeUplink(1, climatePayload(0, fcnt32));
   const now = Date.now();

@@ -47,7 +47,7 @@ export interface ThroughputResult {
   ingestFramesPerS: number;
   /** Median over slices: messages PUBACKed per second. */
   ackedMsgsPerS: number;
-  /** Messages the gateway makes of one frame (observations, battery voltage, radio metadata). */
+  /** Messages the gateway makes of one frame (observation batches, battery voltage, radio metadata). */
   msgsPerFrame: number;
   /** CPU of the gateway process (all threads) and of its main thread, % of one core, median over slices. */
   cpuPct: number;

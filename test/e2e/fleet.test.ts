@@ -73,7 +73,7 @@ describe("e2e: simulated town → real gateway → Mosquitto", () => {
         `${frames.heard} heard, ${frames.arrived} arrived | climate: ${read.length} readings, ` +
         `${climate.expected} values expected, ${climate.matched} matched, ${climate.excused} excused (frame unheard), ` +
         `${rejected} rejected by the module's plausibility checks, max time error ${climate.maxTimeErrorS} s | ` +
-        `observations: ${messages} messages, ${ids.size} distinct ids`,
+        `observations: ${bed.observationsReceived()} in ${messages} messages, ${ids.size} distinct ids`,
     );
     // 26 climate + 12 both nodes (mixed: 2 climate, 1 bike, 1 both of every 4), 288 slots a day.
     expect(read.length).toBe(38 * 288 * 2);
@@ -162,7 +162,7 @@ describe("e2e: simulated town → real gateway → Mosquitto", () => {
       `e2e 3 gateways (${bed.broker.kind}, ${runTime}): ${onAir.length} frames on air, heard by 0/1/2/3 gateways: ` +
         `${heardBy.join("/")}; ${frames.heard} heard, ${frames.arrived} arrived, ${frames.missing.length} missing, ` +
         `${frames.missingReceptions} receptions without radio metadata | observations: ` +
-        `${bed.observationMessages()} messages, ${ids.size} distinct ids`,
+        `${bed.observationsReceived()} in ${bed.observationMessages()} messages, ${ids.size} distinct ids`,
     );
     expect(heardBy[2]! + heardBy[3]!).toBeGreaterThan(onAir.length / 2); // the gateways overlap
     expect(heardBy[1]).toBeGreaterThan(0); // and the loss makes some frames reach only one
@@ -179,6 +179,6 @@ describe("e2e: simulated town → real gateway → Mosquitto", () => {
     expect(climate.matched).toBe(climate.expected);
     const bike = compareBike(bed, { fromS: startS, toS: startS + 2 * DAY_S });
     expect(bike.missing).toEqual([]);
-    expect(bed.observationMessages()).toBeGreaterThan(ids.size);
+    expect(bed.observationsReceived()).toBeGreaterThan(ids.size);
   });
 });

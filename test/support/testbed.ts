@@ -6,7 +6,7 @@
 //
 //   const bed = await startTestbed({ nodes: 5, gateways: 2, loss: 0.1, days: 1, seed: 7 });
 //   await bed.run();                        // simulate, then wait until the broker has everything
-//   bed.observations()                      // envelopes deduplicated by @iot.id
+//   bed.observations()                      // observations deduplicated by @iot.id
 //   bed.truth                               // what the sensors saw and what went on air
 //   await bed.stop();
 import { type Gateway, startGateway } from "../../gateway/main.ts";
@@ -25,6 +25,7 @@ import {
 } from "../../tools/sim/index.ts";
 import { type GatewayFiles, LogCapture, writeGatewayFiles } from "./gateway.ts";
 import { type Collector, collect, findMosquitto, startBroker, type TestBroker } from "./mqtt-broker.ts";
+import { observationsIn } from "./observations.ts";
 
 export interface TestbedOptions {
   /** Default 5. */
@@ -85,10 +86,15 @@ export interface Testbed {
    * PUBACKed) and the collector has seen no new message for a moment.
    */
   settle(timeoutMs?: number): Promise<void>;
-  /** Observation envelopes on `<prefix>/v1/observations/#`, deduplicated by @iot.id. */
+  /**
+   * Observations on `<prefix>/v1/observations/#` (taken out of the batches, or one envelope per message with
+   * the "observation" grouping), deduplicated by their @iot.id.
+   */
   observations(): Map<string, ObservationEnvelope>;
-  /** Observation messages received in all (before deduplication). */
+  /** Messages received on `<prefix>/v1/observations/#` in all (before deduplication). */
   observationMessages(): number;
+  /** Observations received in all, in those messages (before deduplication). */
+  observationsReceived(): number;
   stop(): Promise<void>;
 }
 
@@ -206,13 +212,17 @@ export async function startTestbed(options: TestbedOptions = {}): Promise<Testbe
         const out = new Map<string, ObservationEnvelope>();
         for (const m of collector.messages) {
           if (!isObservation(m.topic) || m.payload === "") continue;
-          const envelope = JSON.parse(m.payload) as ObservationEnvelope;
-          if (!out.has(envelope["@iot.id"])) out.set(envelope["@iot.id"], envelope);
+          for (const o of observationsIn(m)) if (!out.has(o["@iot.id"])) out.set(o["@iot.id"], o);
         }
         return out;
       },
       observationMessages() {
         return collector.messages.filter((m) => isObservation(m.topic)).length;
+      },
+      observationsReceived() {
+        return collector.messages
+          .filter((m) => isObservation(m.topic) && m.payload !== "")
+          .reduce((n, m) => n + observationsIn(m).length, 0);
       },
       stop: undo,
     };

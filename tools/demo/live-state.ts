@@ -3,7 +3,11 @@
  * (gateway/observations/README.md): the last temperature and humidity, the last complete bike bin, the
  * radio metadata of the last reception, the battery. Pure: messages in, state out, no I/O.
  */
-import type { ObservationEnvelope, RadioMetadataPayload } from "../../gateway/observations/index.ts";
+import {
+  expandObservations,
+  type ObservationEnvelope,
+  type RadioMetadataPayload,
+} from "../../gateway/observations/index.ts";
 
 export interface Reading {
   value: number;
@@ -21,7 +25,7 @@ export interface BikeBin {
 export interface NodeLive {
   temperature?: Reading;
   humidity?: Reading;
-  /** The newest bin seen; its two directions come in two messages. */
+  /** The newest bin seen; its two directions come on two topics. */
   bikes?: BikeBin;
   rssi?: number;
   snr?: number;
@@ -33,7 +37,7 @@ export interface NodeLive {
 }
 
 export interface BrokerCounts {
-  /** Messages on `<prefix>/v1/observations/#`. */
+  /** Observations on `<prefix>/v1/observations/#` (a message carries one uplink's, or a single one). */
   observations: number;
   /** Every message under `<prefix>/v1/`. */
   messages: number;
@@ -70,7 +74,6 @@ export class LiveState {
     if (!topic.startsWith(this.base)) return;
     this.counts.messages++;
     const levels = topic.slice(this.base.length).split("/");
-    if (levels[0] === "observations") this.counts.observations++;
     if (payload === "") return; // a cleared retained message
     let body: unknown;
     try {
@@ -81,7 +84,11 @@ export class LiveState {
     if (typeof body !== "object" || body === null) return;
     const [tree, a, b, c] = levels;
     if (tree === "observations" && a !== undefined && b !== undefined) {
-      this.observation(this.node(a), b, body as ObservationEnvelope);
+      const node = this.node(a);
+      node.messages++;
+      const observations = expandObservations(body) ?? [];
+      this.counts.observations += observations.length;
+      for (const o of observations) this.observation(node, b, o);
     } else if (tree === "operator" && a === "uplinks" && b !== undefined) {
       const p = body as RadioMetadataPayload;
       const node = this.node(b);
@@ -94,7 +101,7 @@ export class LiveState {
       node.messages++;
       const volts =
         c === "battery_voltage"
-          ? (body as ObservationEnvelope).result
+          ? expandObservations(body)?.at(-1)?.result
           : c === "status"
             ? (body as { batteryV?: unknown }).batteryV
             : undefined;
@@ -106,7 +113,6 @@ export class LiveState {
   }
 
   private observation(node: NodeLive, datastream: string, e: ObservationEnvelope): void {
-    node.messages++;
     if (typeof e.result !== "number" || typeof e.phenomenonTime !== "string") return;
     const [from, to] = e.phenomenonTime.split("/");
     const tS = Date.parse(from ?? "") / 1000;

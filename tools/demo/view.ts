@@ -54,7 +54,7 @@ export interface DemoSnapshot {
   topicPrefix: string;
   broker: BrokerInfo;
   gateway: GatewayFigures;
-  /** Messages the view's own subscriber received: observations, and all under <prefix>/v1/. */
+  /** What the view's own subscriber received: observations (several per message), and messages under <prefix>/v1/. */
   brokerObservations: number;
   brokerMessages: number;
   nodes: NodeRow[];

@@ -17,8 +17,10 @@ import { collect, mosquittoAvailable, startBroker, type TestBroker } from "../..
 import {
   analyse,
   frameKeys,
+  frameObservationIds,
   MESSAGES_PER_FRAME,
   makeDevices,
+  OBSERVATIONS_PER_FRAME,
   orderViolations,
   type StreamFrame,
   UplinkStream,
@@ -72,6 +74,8 @@ async function setup(name: string, journal: Record<string, unknown> = {}) {
   const stream = new UplinkStream(forwarder, devices, { window: WINDOW });
   const keys = (frames: StreamFrame[]) =>
     frames.flatMap((f) => frameKeys(devices[f.device]!.devEui, f.fcnt, FORWARDER));
+  const observationIds = (frames: StreamFrame[]) =>
+    frames.flatMap((f) => frameObservationIds(devices[f.device]!.devEui, f.fcnt));
   const metrics = async () => {
     const text = await scrapeMetrics(httpPort!);
     return (series: string) => metricValue(text, M + series);
@@ -82,7 +86,17 @@ async function setup(name: string, journal: Record<string, unknown> = {}) {
     await broker.stop();
     await gateway.stdout.waitFor((r) => r.msg === "mqtt connection lost");
   };
-  return { devices, subscriber, gateway, httpPort: httpPort!, stream, keys, metrics, stopBroker };
+  return {
+    devices,
+    subscriber,
+    gateway,
+    httpPort: httpPort!,
+    stream,
+    keys,
+    observationIds,
+    metrics,
+    stopBroker,
+  };
 }
 
 describe.runIf(mosquittoAvailable())(
@@ -140,7 +154,10 @@ describe.runIf(mosquittoAvailable())(
       const delivery = analyse(t.subscriber.messages);
       const lost = t.keys(stream.acked).filter((k) => !delivery.byKey.has(k));
       expect(lost, "acknowledged but never delivered").toEqual([]);
+      const lostObservations = t.observationIds(stream.acked).filter((id) => !delivery.observations.has(id));
+      expect(lostObservations, "observations of acknowledged frames never delivered").toEqual([]);
       expect(delivery.conflicting).toEqual([]);
+      expect(delivery.conflictingObservations).toEqual([]);
       expect(wrongValues(delivery, t.devices)).toEqual([]);
       expect(orderViolations(delivery, FORWARDER), "first arrivals out of journal order").toEqual([]);
       expect(await t.gateway.stop("SIGTERM")).toEqual({ code: 0, signal: null });
@@ -148,7 +165,7 @@ describe.runIf(mosquittoAvailable())(
         `broker outage: ${OUTAGE_FRAMES} frames acknowledged during a ${Math.round(outageMs)} ms outage ` +
           `(${Math.round((OUTAGE_FRAMES / outageMs) * 1000)} frames/s; ${Math.round(warmUpRate)} frames/s ` +
           "with the broker up), " +
-          `${retries} reconnect attempts, backlog ${backlog} messages (${OUTAGE_FRAMES * 6} observations of the outage); ` +
+          `${retries} reconnect attempts, backlog ${backlog} messages (${OUTAGE_FRAMES * OBSERVATIONS_PER_FRAME} observations of the outage); ` +
           `drained with fresh frames in ${Math.round(drainMs)} ms; ${stream.acked.length} frames, ` +
           `${delivery.byKey.size} messages delivered, 0 lost, in order per device, ${delivery.duplicates} duplicates`,
       );
@@ -185,15 +202,20 @@ describe.runIf(mosquittoAvailable())(
       const delivery = analyse(t.subscriber.messages);
       const expected = [...stream.acked.slice(0, before), ...kept, ...stream.acked.slice(after)];
       expect(t.keys(expected).filter((k) => !delivery.byKey.has(k))).toEqual([]);
+      expect(t.observationIds(expected).filter((id) => !delivery.observations.has(id))).toEqual([]);
       expect(
         t.keys(lostOnPurpose).filter((k) => delivery.byKey.has(k)),
         "dropped yet delivered",
+      ).toEqual([]);
+      expect(
+        t.observationIds(lostOnPurpose).filter((id) => delivery.observations.has(id)),
+        "observations of dropped messages delivered",
       ).toEqual([]);
       expect(delivery.conflicting).toEqual([]);
       expect(orderViolations(delivery, FORWARDER)).toEqual([]);
       expect(await t.gateway.stop("SIGTERM")).toEqual({ code: 0, signal: null });
       console.log(
-        `bounded journal (maxMessages ${bound}): ${outage.length} frames (${outage.length * 8} messages) ` +
+        `bounded journal (maxMessages ${bound}): ${outage.length} frames (${outage.length * MESSAGES_PER_FRAME} messages) ` +
           `during the outage, ${dropped} oldest dropped and counted, the newest ${bound} delivered, ` +
           `${delivery.byKey.size} messages delivered in all`,
       );

@@ -1,14 +1,17 @@
 // Shared by the gateway fault suites: seeded test devices, a steady stream of climate uplinks sent by a
-// virtual packet forwarder (ACK-paced, recording which frames were PUSH_ACKed), the messages a frame must
-// produce, and an analysis of what a subscriber collected (losses, duplicates, order per device).
+// virtual packet forwarder (ACK-paced, recording which frames were PUSH_ACKed), the messages and the
+// observations a frame must produce, and an analysis of what a subscriber collected (losses, duplicates
+// per message and per observation, order per device).
 import { createSocket } from "node:dgram";
 import type { DeviceInput } from "../../../gateway/lorawan/registry.ts";
+import { batchId, type ObservationEnvelope } from "../../../gateway/observations/index.ts";
 import { encodeClimate } from "../../../shared/payload/index.ts";
 import type { ClimateInput } from "../../../shared/payload/types.ts";
 import { Random } from "../../../tools/sim/models/random.ts";
 import { fcntHex, rxpk, uplink, type VirtualForwarder } from "../../integration/gateway/helpers.ts";
 import { metricValue, scrapeMetrics } from "../../support/gateway.ts";
 import type { CollectedMessage, Collector } from "../../support/mqtt-broker.ts";
+import { observationsIn } from "../../support/observations.ts";
 
 /** Devices with seeded random session keys and distinct DevAddrs. */
 export function makeDevices(count: number, seed: number): DeviceInput[] {
@@ -43,22 +46,46 @@ export function climateFrame(devices: DeviceInput[], device: number, fcnt: numbe
   return uplink(devices[device]!, fcnt, 1, encodeClimate(climateFor(device, fcnt)));
 }
 
-/** Messages a climate frame produces, in the order the gateway journals them. */
-export const MESSAGES_PER_FRAME = 8;
+/** Datastreams of a climate frame, in the order the gateway journals their messages. */
+const CLIMATE_DATASTREAMS = ["air_temperature", "relative_humidity", "battery_voltage"] as const;
+
+/**
+ * Messages a climate frame produces (the gateway's default grouping: one per uplink and datastream):
+ * temperature, humidity and battery batches, then the radio metadata.
+ */
+export const MESSAGES_PER_FRAME = 4;
+
+/** Observations a climate frame of climateFor() carries: 3 temperatures, 3 humidities, the battery. */
+export const OBSERVATIONS_PER_FRAME = 7;
 
 /** The keys of the messages of one climate frame (position in the list = order within the frame). */
 export function frameKeys(devEui: string, fcnt: number, forwarderEui: string): string[] {
-  const base = `${devEui}-${fcntHex(fcnt)}`;
   return [
-    ...[0, 1, 2].flatMap((i) => [`${base}-air_temperature-${i}`, `${base}-relative_humidity-${i}`]),
-    `${base}-battery_voltage-0`,
-    `${base}-uplink-udp:${forwarderEui}`,
+    ...CLIMATE_DATASTREAMS.map((ds) => batchId(devEui, fcnt, ds)),
+    `${devEui}-${fcntHex(fcnt)}-uplink-udp:${forwarderEui}`,
   ];
 }
 
+/** The "@iot.id"s of the observations of one climate frame of climateFor(). */
+export function frameObservationIds(devEui: string, fcnt: number): string[] {
+  const base = `${devEui}-${fcntHex(fcnt)}`;
+  return [
+    ...["air_temperature", "relative_humidity"].flatMap((ds) => [0, 1, 2].map((i) => `${base}-${ds}-${i}`)),
+    `${base}-battery_voltage-0`,
+  ];
+}
+
+/** The observations a message carries (batch or single envelope); none for other messages. */
+export function observationsOf(m: CollectedMessage): ObservationEnvelope[] {
+  if (m.payload === "" || m.retain) return [];
+  if (!m.topic.includes("/observations/") && !m.topic.endsWith("/battery_voltage")) return [];
+  return observationsIn(m);
+}
+
 /**
- * The id of a journaled message from what the subscriber got: an observation's "@iot.id", or the radio
- * metadata's id (DevEUI, FCnt, source). Undefined for retained announcements (status, device metadata).
+ * The id of a journaled message from what the subscriber got: a batch's (or an observation's) "@iot.id",
+ * or the radio metadata's id (DevEUI, FCnt, source). Undefined for retained announcements (status, device
+ * metadata).
  */
 export function messageKey(m: CollectedMessage): string | undefined {
   if (m.payload === "" || m.retain) return undefined;
@@ -80,11 +107,17 @@ export interface Delivery {
   duplicates: number;
   /** Keys whose copies differ in topic or payload. */
   conflicting: string[];
+  /** Every copy of each observation, by its "@iot.id", taken out of the messages in arrival order. */
+  observations: Map<string, ObservationEnvelope[]>;
+  /** Observation ids whose copies differ in content, or that came on different topics. */
+  conflictingObservations: string[];
 }
 
 export function analyse(messages: readonly CollectedMessage[]): Delivery {
   const byKey = new Map<string, CollectedMessage[]>();
   const firstArrivals: string[] = [];
+  const observations = new Map<string, ObservationEnvelope[]>();
+  const observationTopics = new Map<string, Set<string>>();
   let duplicates = 0;
   for (const m of messages) {
     const key = messageKey(m);
@@ -97,29 +130,51 @@ export function analyse(messages: readonly CollectedMessage[]): Delivery {
       list.push(m);
       duplicates++;
     }
+    for (const o of observationsOf(m)) {
+      const id = o["@iot.id"];
+      observations.set(id, [...(observations.get(id) ?? []), o]);
+      observationTopics.set(id, (observationTopics.get(id) ?? new Set()).add(m.topic));
+    }
   }
   const conflicting = [...byKey]
     .filter(([, list]) => list.some((m) => m.topic !== list[0]!.topic || m.payload !== list[0]!.payload))
     .map(([key]) => key);
-  return { byKey, firstArrivals, duplicates, conflicting };
+  const conflictingObservations = [...observations]
+    .filter(([id, copies]) => {
+      const first = JSON.stringify(copies[0]);
+      return observationTopics.get(id)!.size > 1 || copies.some((o) => JSON.stringify(o) !== first);
+    })
+    .map(([id]) => id);
+  return { byKey, firstArrivals, duplicates, conflicting, observations, conflictingObservations };
 }
 
-/** Values that do not match climateFor(device, fcnt): a frame decoded with the wrong counter or key. */
+/**
+ * Observation values that do not match climateFor(device, fcnt) (a frame decoded with the wrong counter or
+ * key), in any copy of any observation of the given devices.
+ */
 export function wrongValues(
   delivery: Delivery,
   devices: DeviceInput[],
-): Array<{ key: string; result: number; expected: number }> {
+): Array<{ id: string; result: number; expected: number }> {
   const index = new Map(devices.map((d, i) => [d.devEui, i]));
-  const out: Array<{ key: string; result: number; expected: number }> = [];
-  for (const [key, [m]] of delivery.byKey) {
-    const match = /^([0-9A-F]{16})-([0-9A-F]{8})-(air_temperature|relative_humidity)-(\d)$/.exec(key);
+  const out: Array<{ id: string; result: number; expected: number }> = [];
+  for (const [id, copies] of delivery.observations) {
+    const match =
+      /^([0-9A-F]{16})-([0-9A-F]{8})-(air_temperature|relative_humidity|battery_voltage)-(\d+)$/.exec(id);
     const device = match === null ? undefined : index.get(match[1]!);
-    if (match === null || device === undefined) continue;
+    if (match === null || device === undefined) {
+      out.push({ id, result: Number.NaN, expected: Number.NaN }); // not an observation of these devices
+      continue;
+    }
     const input = climateFor(device, Number.parseInt(match[2]!, 16));
-    const values = match[3] === "air_temperature" ? input.temperatures : input.humidities;
-    const expected = values[Number(match[4])]! / 100;
-    const result = (JSON.parse(m!.payload) as { result: number }).result;
-    if (Math.abs(result - expected) > 1e-9) out.push({ key, result, expected });
+    const sample = Number(match[4]);
+    const expected =
+      match[3] === "battery_voltage"
+        ? input.batteryMv! / 1000
+        : (match[3] === "air_temperature" ? input.temperatures : input.humidities)[sample]! / 100;
+    for (const o of copies) {
+      if (!(Math.abs(o.result - expected) <= 1e-9)) out.push({ id, result: o.result, expected });
+    }
   }
   return out;
 }
@@ -319,7 +374,10 @@ export function dropDeltas(before: Map<string, number>, after: Map<string, numbe
   return out;
 }
 
-/** Resolves once a message with each of `keys` has arrived (checked incrementally on every arrival). */
+/**
+ * Resolves once each of `keys` has arrived (checked incrementally on every arrival): message keys
+ * (frameKeys) or observation ids (frameObservationIds), which may be mixed.
+ */
 export async function waitForKeys(
   subscriber: Collector,
   keys: Iterable<string>,
@@ -330,8 +388,10 @@ export async function waitForKeys(
   try {
     await subscriber.waitFor((messages) => {
       for (; next < messages.length; next++) {
-        const key = messageKey(messages[next]!);
+        const m = messages[next]!;
+        const key = messageKey(m);
         if (key !== undefined) missing.delete(key);
+        for (const o of observationsOf(m)) missing.delete(o["@iot.id"]);
       }
       return missing.size === 0;
     }, timeoutMs);

@@ -4,8 +4,10 @@
  * real Mosquitto. The moment is an event: the n-th PUSH_ACK, the n-th message reaching the subscriber (the
  * publisher mid-drain), or "gateway started" itself (backlog replay). What a PUSH_ACK promised must hold:
  *  - after every kill, the journal passes integrity_check and its FCnt state covers every acknowledged frame;
- *  - at the end, every message of every acknowledged frame has reached the broker (zero loss), duplicates
- *    carry identical ids AND identical payloads, and every value belongs to its frame.
+ *  - at the end, every message and every observation of every acknowledged frame has reached the broker
+ *    (zero loss), duplicate messages carry identical ids AND identical payloads, every copy of an
+ *    observation (by its own "@iot.id", inside the batches) is identical, and every value belongs to its
+ *    frame.
  * Frames in flight at the kill are sent again after the restart (same bytes): a real forwarder would not,
  * but it makes the gateway tell "committed, not yet acknowledged" (now a replay, acknowledged at once and
  * already journaled) from "never committed" (accepted afresh). Late copies of a few frames acknowledged
@@ -22,6 +24,7 @@ import { type CollectedMessage, collect, startBroker, type TestBroker } from "..
 import {
   analyse,
   frameKeys,
+  frameObservationIds,
   freeUdpPort,
   makeDevices,
   type StreamFrame,
@@ -144,7 +147,10 @@ it(`loses no acknowledged frame over ${CYCLES} kill -9 cycles (seed ${SEED})`, a
 
   const frames = new Set(stream.acked);
   const expected = [...frames].flatMap((f) => frameKeys(devices[f.device]!.devEui, f.fcnt, FORWARDER));
-  await waitForKeys(subscriber, expected, 30_000);
+  const expectedObservations = [...frames].flatMap((f) =>
+    frameObservationIds(devices[f.device]!.devEui, f.fcnt),
+  );
+  await waitForKeys(subscriber, [...expected, ...expectedObservations], 30_000);
   expect(await last.stop("SIGTERM")).toEqual({ code: 0, signal: null });
   const final = readJournal(files.journalPath);
   expect(final.integrity).toBe("ok");
@@ -154,11 +160,17 @@ it(`loses no acknowledged frame over ${CYCLES} kill -9 cycles (seed ${SEED})`, a
   const lost = expected.filter((key) => !delivery.byKey.has(key));
   expect(lost, `acknowledged but never published (seed ${SEED})`).toEqual([]);
   expect(delivery.conflicting, "same id, different payload or topic").toEqual([]);
+  const lostObservations = expectedObservations.filter((id) => !delivery.observations.has(id));
+  expect(lostObservations, `observations never published (seed ${SEED})`).toEqual([]);
+  expect(delivery.conflictingObservations, "same observation id, different content").toEqual([]);
   expect(wrongValues(delivery, devices)).toEqual([]);
+  const observationCopies = [...delivery.observations.values()].reduce((n, c) => n + c.length, 0);
   console.log(
-    `gateway kill9: ${CYCLES} cycles, ${frames.size} frames acknowledged (${expected.length} messages), ` +
+    `gateway kill9: ${CYCLES} cycles, ${frames.size} frames acknowledged (${expected.length} messages, ` +
+      `${expectedObservations.length} observations), ` +
       `${resentTotal} in flight at a kill re-sent, ${lateTotal} late copies of acknowledged frames, 0 lost, ${delivery.duplicates} duplicate deliveries ` +
-      `(identical id and payload) (seed ${SEED})\n${log.join("\n")}`,
+      `(identical id and payload), ${observationCopies - delivery.observations.size} duplicate observations ` +
+      `(identical id and content) (seed ${SEED})\n${log.join("\n")}`,
   );
 }, 120_000);
 

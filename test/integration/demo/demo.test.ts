@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { ObservationEnvelope } from "../../../gateway/observations/index.ts";
 import { REPO_ROOT, SENSORNET_BIN } from "../../support/gateway.ts";
 import { type Collector, collect, startBroker, type TestBroker } from "../../support/mqtt-broker.ts";
+import { observationsOn } from "../../support/observations.ts";
 
 interface Exit {
   code: number | null;
@@ -129,10 +130,9 @@ function refusesConnections(port: number): Promise<boolean> {
 /** The subscribe command the view prints: host, port and topic filter. */
 const SUBSCRIBE = /npx mqtt sub -h (\S+) -p (\d+) -t '([^']+)' -v/;
 
+/** The observations the collector got on observation topics (several per message by default). */
 function observationsOf(collector: Collector): ObservationEnvelope[] {
-  return collector.messages
-    .filter((m) => m.topic.includes("/v1/observations/"))
-    .map((m) => JSON.parse(m.payload) as ObservationEnvelope);
+  return observationsOn(collector.messages, (topic) => topic.includes("/v1/observations/"));
 }
 
 describe("sensornet demo", () => {
@@ -180,7 +180,7 @@ describe("sensornet demo", () => {
     const [, host, port, filter] = await demo.waitFor(SUBSCRIBE);
     const collector = await collect(`mqtt://${host}:${port}`, filter!);
     cleanups.push(() => collector.close());
-    await collector.waitFor((ms) => ms.length >= 20, 30_000);
+    await collector.waitFor(() => observationsOf(collector).length >= 20, 30_000);
     const wallNow = Date.now();
     const observation = observationsOf(collector)[0]!;
     // phenomenonTime is simulated (from 2026-06-01T06:00Z on), resultTime the gateway's wall clock.

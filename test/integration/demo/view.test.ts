@@ -2,6 +2,12 @@
 // terminal, plain lines carry no ANSI codes).
 import { describe, expect, it } from "vitest";
 import {
+  buildObservationMessages,
+  type DeviceInfo,
+  type ObservationGrouping,
+} from "../../../gateway/observations/index.ts";
+import { decodeUplink, encodeBike, encodeClimate } from "../../../shared/payload/index.ts";
+import {
   type DemoSnapshot,
   LiveState,
   nodeTable,
@@ -25,31 +31,103 @@ describe("parseDuration", () => {
 });
 
 const EUI = "5EED000001000002";
-const envelope = (time: string, result: number) => JSON.stringify({ phenomenonTime: time, result });
+const DEVICE: DeviceInfo = {
+  devEui: EUI,
+  name: "sim-both-002",
+  location: { lat: 52.37, lon: 9.73 },
+  sensors: ["climate", "bike"],
+  licence: "CC-BY-4.0",
+};
+
+/** What the gateway publishes for an uplink built at `at` (its observation topics and battery topic). */
+function published(
+  fport: 1 | 2,
+  payload: Uint8Array,
+  at: string,
+  fcnt32: number,
+  grouping: ObservationGrouping,
+) {
+  const t = Date.parse(at);
+  return buildObservationMessages(
+    { devEui: EUI, fcnt32, fport },
+    decodeUplink(fport, payload),
+    DEVICE,
+    { uplinkTimeMs: t, resultTimeMs: t },
+    { grouping },
+  );
+}
 
 describe("LiveState", () => {
-  it("keeps the newest reading, pairs the two directions of the newest bin, reads radio and battery", () => {
-    const s = new LiveState("openherz");
-    const t = (ds: string) => `openherz/v1/observations/${EUI}/${ds}`;
-    s.handle(t("air_temperature"), envelope("2026-06-01T07:05:00Z", 17.5));
-    s.handle(t("air_temperature"), envelope("2026-06-01T07:00:00Z", 17.1)); // older: ignored
-    s.handle(t("bicycles_ab"), envelope("2026-06-01T07:00:00Z/2026-06-01T07:15:00Z", 3));
-    s.handle(t("bicycles_ab"), envelope("2026-06-01T07:15:00Z/2026-06-01T07:30:00Z", 9));
-    s.handle(t("bicycles_ba"), envelope("2026-06-01T07:00:00Z/2026-06-01T07:15:00Z", 4)); // older bin
-    s.handle(t("bicycles_ba"), envelope("2026-06-01T07:15:00Z/2026-06-01T07:30:00Z", 2));
-    s.handle(
-      `openherz/v1/operator/uplinks/${EUI}`,
-      JSON.stringify({ rssi: -101, snr: 7.25, source: { id: "g" } }),
-    );
-    s.handle(`openherz/v1/operator/nodes/${EUI}/status`, JSON.stringify({ batteryV: 3.61 }));
-    s.handle(`openherz/v1/operator/nodes/${EUI}/status`, ""); // cleared retained message
-    s.handle(t("relative_humidity"), "not json");
-    s.handle("elsewhere/v1/observations/x/y", envelope("2026-06-01T08:00:00Z", 1));
-    const node = s.nodes.get(EUI)!;
-    expect(node.temperature).toEqual({ value: 17.5, tS: Date.parse("2026-06-01T07:05:00Z") / 1000 });
-    expect(node.bikes).toMatchObject({ ab: 9, ba: 2, startS: Date.parse("2026-06-01T07:15:00Z") / 1000 });
-    expect(node).toMatchObject({ rssi: -101, snr: 7.25, batteryV: 3.61 });
-    expect(s.counts.observations).toBe(7);
+  it.each(["uplink", "observation"] as const)(
+    "%s grouping: keeps the newest reading, pairs the two directions of the newest bin, reads radio and battery, counts observations",
+    (grouping) => {
+      const s = new LiveState("openherz");
+      const climate = (temperatures: number[], humidities: number[]) =>
+        encodeClimate({ intervalMin: 5, ageS: 10, batteryMv: 3600, temperatures, humidities });
+      const messages = [
+        // Samples at 07:00 and 07:05; then an older uplink arriving late (06:00, 06:05): ignored.
+        ...published(1, climate([1710, 1750], [5000, 5100]), "2026-06-01T07:05:10Z", 2, grouping),
+        ...published(1, climate([1600, 1650], [4000, 4100]), "2026-06-01T06:05:10Z", 1, grouping),
+        // Bins 07:00–07:15 and 07:15–07:30.
+        ...published(
+          2,
+          encodeBike({
+            binS: 900,
+            ageS: 0,
+            bins: [
+              { ab: 3, ba: 4 },
+              { ab: 9, ba: 2 },
+            ],
+          }),
+          "2026-06-01T07:30:00Z",
+          3,
+          grouping,
+        ),
+        {
+          topic: `openherz/v1/operator/uplinks/${EUI}`,
+          payload: '{"rssi":-101,"snr":7.25,"source":{"id":"g"}}',
+        },
+        { topic: `openherz/v1/operator/nodes/${EUI}/status`, payload: '{"batteryV":3.61}' },
+        { topic: `openherz/v1/operator/nodes/${EUI}/status`, payload: "" }, // cleared retained message
+        { topic: `openherz/v1/observations/${EUI}/relative_humidity`, payload: "not json" },
+        { topic: `openherz/v1/observations/${EUI}/relative_humidity`, payload: '{"result":"x"}' },
+        { topic: `openherz/v1/observations/${EUI}/air_temperature`, payload: '{"Observations":[1]}' },
+      ];
+      for (const m of messages) s.handle(m.topic, m.payload);
+      // Another topic prefix: not this demo's.
+      const [other] = published(1, climate([2000], [6000]), "2026-06-01T08:00:10Z", 4, grouping);
+      s.handle(other!.topic.replace("openherz/", "elsewhere/"), other!.payload);
+
+      const node = s.nodes.get(EUI)!;
+      expect(node.temperature).toEqual({ value: 17.5, tS: Date.parse("2026-06-01T07:05:00Z") / 1000 });
+      expect(node.humidity).toEqual({ value: 51, tS: Date.parse("2026-06-01T07:05:00Z") / 1000 });
+      expect(node.bikes).toEqual({
+        ab: 9,
+        ba: 2,
+        startS: Date.parse("2026-06-01T07:15:00Z") / 1000,
+        endS: Date.parse("2026-06-01T07:30:00Z") / 1000,
+      });
+      expect(node).toMatchObject({ rssi: -101, snr: 7.25, heardVia: "g", batteryV: 3.61 });
+      // 2 × (2 temperatures + 2 humidities) + 2 × 2 bike counts; the battery is not on the open-data tree.
+      expect(s.counts.observations).toBe(12);
+      expect(s.counts.messages).toBe(messages.length);
+    },
+  );
+
+  it("reads the battery voltage from its own topic", () => {
+    for (const grouping of ["uplink", "observation"] as const) {
+      const s = new LiveState("openherz");
+      const payload = encodeClimate({
+        intervalMin: 5,
+        ageS: 10,
+        batteryMv: 3542,
+        temperatures: [1710],
+        humidities: [5000],
+      });
+      for (const m of published(1, payload, "2026-06-01T07:05:10Z", 1, grouping))
+        s.handle(m.topic, m.payload);
+      expect(s.nodes.get(EUI)!.batteryV, grouping).toBe(3.542);
+    }
   });
 });
 

@@ -7,11 +7,11 @@ import { SerialPort } from "serialport";
 import { afterEach, describe, expect, it } from "vitest";
 import { loadRegistry } from "../../../gateway/lorawan/registry.ts";
 import { type Gateway, startGateway } from "../../../gateway/main.ts";
-import type { ObservationEnvelope } from "../../../gateway/observations/index.ts";
 import { loadConfig } from "../../../gateway/ops/config.ts";
 import { candidatesOf, keyCheckValue, listSerialPorts } from "../../../tools/flash/index.ts";
 import { LogCapture, writeGatewayFiles } from "../../support/gateway.ts";
 import { collect, startBroker } from "../../support/mqtt-broker.ts";
+import { observationsIn } from "../../support/observations.ts";
 import { ptyTestsAvailable } from "../../support/pty.ts";
 import { type CliRun, type Rig, runCli, startRig } from "./helpers.ts";
 
@@ -121,10 +121,12 @@ describe.runIf(ptyTestsAvailable())("sensornet flash against the simulated node"
       (ms) => ms.some((m) => m.topic.toLowerCase().startsWith(topic)),
       20_000,
     );
-    const envelope = JSON.parse(
-      seen.find((m) => m.topic.toLowerCase().startsWith(topic))!.payload,
-    ) as ObservationEnvelope;
-    expect(envelope.Datastream["@iot.id"].toUpperCase()).toContain(device.devEui);
+    const observations = observationsIn(seen.find((m) => m.topic.toLowerCase().startsWith(topic))!);
+    expect(observations.length).toBeGreaterThan(0);
+    for (const o of observations) {
+      expect(o.Datastream["@iot.id"].toUpperCase()).toContain(device.devEui);
+      expect(o["@iot.id"].startsWith(`${device.devEui.toUpperCase()}-`)).toBe(true);
+    }
     expect(rig.device.activeModule().sha256).toBe(rig.firmwareV2Sha256);
 
     // The town's asset list: no keys.

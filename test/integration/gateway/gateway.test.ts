@@ -6,10 +6,12 @@ import Database from "better-sqlite3";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { saveRegistry } from "../../../gateway/lorawan/registry.ts";
 import { type Gateway, startGateway } from "../../../gateway/main.ts";
+import { batchId, type ObservationEnvelope } from "../../../gateway/observations/index.ts";
 import { loadConfig } from "../../../gateway/ops/config.ts";
 import { unixToGpsMs } from "../../../gateway/radio/semtech-udp-codec.ts";
 import { type GatewayFiles, LogCapture, metricValue, writeGatewayFiles } from "../../support/gateway.ts";
 import { type Collector, collect, startBroker, type TestBroker } from "../../support/mqtt-broker.ts";
+import { observationsOn } from "../../support/observations.ts";
 import { createPtyPair, ptyTestsAvailable } from "../../support/pty.ts";
 import { FakeModem, rn2483Responder } from "../radio/helpers.ts";
 import {
@@ -124,15 +126,9 @@ async function setup(
   };
 }
 
-type Envelope = {
-  "@iot.id": string;
-  phenomenonTime: string;
-  resultTime: string;
-  result: number;
-  unitOfMeasurement: { definition: string };
-  Datastream: { "@iot.id": string };
-  parameters: Record<string, unknown>;
-};
+/** The "@iot.id" of each message on `topic`: a batch id per uplink by default. */
+const messageIds = (c: Collector, topic: string) =>
+  c.json<{ "@iot.id": string }>(topic).map((m) => m["@iot.id"]);
 
 const within = (actual: number, expected: number, tolerance: number) =>
   expect(Math.abs(actual - expected), `${actual} vs ${expected}`).toBeLessThanOrEqual(tolerance);
@@ -159,9 +155,14 @@ describe.runIf(ptyTestsAvailable())("gateway end to end (Mosquitto, UDP, pty)", 
     await fwd.pushAndWaitAck([rxpk(statusUplink(DEVICE_1, 3))]);
     await t.all.waitFor((ms) => ms.filter((m) => m.topic === uplinks).length === 3);
 
+    // One message per uplink and datastream (the default grouping), with the uplink's observations.
+    for (const ds of ["air_temperature", "relative_humidity"])
+      expect(messageIds(t.all, obs(ds))).toEqual([batchId(EUI_1, 1, ds)]);
+    for (const ds of ["bicycles_ab", "bicycles_ba"])
+      expect(messageIds(t.all, obs(ds))).toEqual([batchId(EUI_1, 2, ds)]);
     // Climate: 3 slots, oldest first; sample i was taken age_s + (n-1-i)·60·interval_min s before the uplink.
-    const temps = t.all.json<Envelope>(obs("air_temperature"));
-    const hums = t.all.json<Envelope>(obs("relative_humidity"));
+    const temps = observationsOn(t.all.messages, obs("air_temperature"));
+    const hums = observationsOn(t.all.messages, obs("relative_humidity"));
     expect(temps.map((e) => e["@iot.id"])).toEqual(
       [0, 1, 2].map((i) => `${EUI_1}-00000001-air_temperature-${i}`),
     );
@@ -187,13 +188,17 @@ describe.runIf(ptyTestsAvailable())("gateway end to end (Mosquitto, UDP, pty)", 
       });
     }
     expect(hums[0]!.unitOfMeasurement.definition).toBe("ucum:%");
-    const battery = t.all.json<Envelope>(`${prefix}/v1/operator/nodes/${EUI_1}/battery_voltage`);
-    expect(battery.map((b) => b.result)).toEqual([3.6]);
+    const batteryTopic = `${prefix}/v1/operator/nodes/${EUI_1}/battery_voltage`;
+    expect(messageIds(t.all, batteryTopic)).toEqual([batchId(EUI_1, 1, "battery_voltage")]);
+    const battery = observationsOn(t.all.messages, batteryTopic);
+    expect(battery.map((b) => [b["@iot.id"], b.result])).toEqual([
+      [`${EUI_1}-00000001-battery_voltage-0`, 3.6],
+    ]);
 
     // Bike bins: intervals of bin_s, newest ending age_s before the uplink (snapped to a UTC multiple of
     // bin_s when within 5 s of one).
-    const ab = t.all.json<Envelope>(obs("bicycles_ab"));
-    const ba = t.all.json<Envelope>(obs("bicycles_ba"));
+    const ab = observationsOn(t.all.messages, obs("bicycles_ab"));
+    const ba = observationsOn(t.all.messages, obs("bicycles_ba"));
     expect(ab.map((e) => [e["@iot.id"], e.result])).toEqual([
       [`${EUI_1}-00000002-bicycles_ab-0`, 12],
       [`${EUI_1}-00000002-bicycles_ab-1`, 3],
@@ -242,7 +247,9 @@ describe.runIf(ptyTestsAvailable())("gateway end to end (Mosquitto, UDP, pty)", 
     const open = t.all.messages.filter(
       (m) => m.topic.startsWith(`${prefix}/v1/observations/`) || m.topic.startsWith(`${prefix}/v1/devices/`),
     );
-    expect(open.length).toBe(6 + 4 + 1);
+    // Two climate and two bike batches, the device metadata; in them 6 climate and 4 bike observations.
+    expect(open.length).toBe(2 + 2 + 1);
+    expect(observationsOn(open, (topic) => topic.includes("/v1/observations/")).length).toBe(6 + 4);
     for (const m of open) {
       expect(m.payload).not.toMatch(/rssi|snr|tmst|frequency|dataRate|devAddr|26011BDA|gateway|serial/i);
       expect(m.payload).not.toContain(FWD_A);
@@ -280,6 +287,47 @@ describe.runIf(ptyTestsAvailable())("gateway end to end (Mosquitto, UDP, pty)", 
     expect(metricValue(metrics, "openherz_gateway_frames_accepted_total")).toBe(3);
   });
 
+  it('mqtt.observationGrouping "observation": one message per observation, with its own id', async () => {
+    const t = await setup({ config: { mqtt: { observationGrouping: "observation" } } });
+    const { prefix } = t;
+    const obs = (ds: string) => `${prefix}/v1/observations/${EUI_1}/${ds}`;
+    const fwd = await t.forwarder(FWD_A);
+    const sent = Date.now();
+    await fwd.pushAndWaitAck([rxpk(climateUplink(DEVICE_1, 1))]);
+    await fwd.pushAndWaitAck([rxpk(bikeUplink(DEVICE_1, 2))]);
+    const acked = Date.now();
+    const uplinks = `${prefix}/v1/operator/uplinks/${EUI_1}`;
+    // Messages of one device leave the journal in order: after the second radio metadata, all is here.
+    await t.all.waitFor((ms) => ms.filter((m) => m.topic === uplinks).length === 2);
+
+    const expected: Array<[string, number, number[]]> = [
+      ["air_temperature", 1, CLIMATE.temperatures.map((v) => v! / 100)],
+      ["relative_humidity", 1, CLIMATE.humidities.map((v) => v! / 100)],
+      ["bicycles_ab", 2, BIKE.bins.map((b) => b.ab)],
+      ["bicycles_ba", 2, BIKE.bins.map((b) => b.ba)],
+    ];
+    for (const [ds, fcnt, values] of expected) {
+      const envelopes = t.all.json<ObservationEnvelope & { Observations?: unknown }>(obs(ds));
+      expect(envelopes.map((e) => [e["@iot.id"], e.result])).toEqual(
+        values.map((v, i) => [`${EUI_1}-${fcntHex(fcnt)}-${ds}-${i}`, v]),
+      );
+      for (const [i, e] of envelopes.entries()) {
+        expect(e.Observations).toBeUndefined();
+        expect(e.Datastream["@iot.id"]).toBe(`${EUI_1}:${ds}`);
+        expect(e.parameters).toMatchObject({ fcnt, sampleIndex: i, deviceName: "bahnhofstrasse-12" });
+        expect(parseIso(e.resultTime)).toBeGreaterThanOrEqual(sent - 1);
+        expect(parseIso(e.resultTime)).toBeLessThanOrEqual(acked + 1);
+      }
+    }
+    const battery = t.all.json<ObservationEnvelope>(`${prefix}/v1/operator/nodes/${EUI_1}/battery_voltage`);
+    expect(battery.map((b) => [b["@iot.id"], b.result])).toEqual([
+      [`${EUI_1}-00000001-battery_voltage-0`, 3.6],
+    ]);
+    const metrics = await t.gateway.metrics.metricsText();
+    // 6 climate observations, battery, radio metadata; 4 bike observations, radio metadata.
+    expect(metricValue(metrics, "openherz_gateway_observations_journaled_total")).toBe(8 + 5);
+  });
+
   it("sends PUSH_ACK only once the frame is durable (its journal row exists when the ACK arrives)", async () => {
     const t = await setup({ config: { journal: { commitIntervalMs: 150 } } });
     const db = new Database(t.files.journalPath, { readonly: true });
@@ -308,8 +356,8 @@ describe.runIf(ptyTestsAvailable())("gateway end to end (Mosquitto, UDP, pty)", 
     const sent = Date.now();
     await fwd.pushAndWaitAck([rxpk(climateUplink(DEVICE_1, 1), { tmms: unixToGpsMs(gps) })]);
     const temps = `${t.prefix}/v1/observations/${EUI_1}/air_temperature`;
-    await t.all.waitFor((ms) => ms.filter((m) => m.topic === temps).length === 3);
-    const envelopes = t.all.json<Envelope>(temps);
+    await t.all.waitFor((ms) => observationsOn(ms, temps).length === 3);
+    const envelopes = observationsOn(t.all.messages, temps);
     expect(envelopes.map((e) => e.phenomenonTime)).toEqual(
       [2, 1, 0].map((k) =>
         new Date(Math.round((gps - (10 + k * 300) * 1000) / 1000) * 1000).toISOString().replace(".000Z", "Z"),
@@ -334,9 +382,11 @@ describe.runIf(ptyTestsAvailable())("gateway end to end (Mosquitto, UDP, pty)", 
     await t.all.waitFor((ms) => ms.filter((m) => m.topic === uplinks).length === 3);
     // Messages of one device leave the journal in order: the copies' radio metadata came after the
     // observations of the first reception, so every observation that will ever come is here.
-    const ids = t.all.messages
-      .filter((m) => m.topic.includes("/observations/"))
-      .map((m) => JSON.parse(m.payload)["@iot.id"]);
+    const open = t.all.messages.filter((m) => m.topic.includes("/observations/"));
+    expect(open.map((m) => JSON.parse(m.payload)["@iot.id"]).sort()).toEqual(
+      ["air_temperature", "relative_humidity"].map((ds) => `${EUI_1}-${fcntHex(1)}-${ds}`).sort(),
+    );
+    const ids = observationsOn(open, () => true).map((o) => o["@iot.id"]);
     expect(ids.sort()).toEqual(
       ["air_temperature", "relative_humidity"]
         .flatMap((ds) => [0, 1, 2].map((i) => `${EUI_1}-${fcntHex(1)}-${ds}-${i}`))
@@ -367,8 +417,8 @@ describe.runIf(ptyTestsAvailable())("gateway end to end (Mosquitto, UDP, pty)", 
     await t.all.waitFor((ms) => ms.some((m) => m.topic === device2 && m.payload !== ""));
     await fwd.pushAndWaitAck([rxpk(climateUplink(DEVICE_2, 1))]);
     const temps = `${t.prefix}/v1/observations/${EUI_2}/air_temperature`;
-    await t.all.waitFor((ms) => ms.filter((m) => m.topic === temps).length === 3);
-    expect(t.all.json<Envelope>(temps)[2]!["@iot.id"]).toBe(`${EUI_2}-00000001-air_temperature-2`);
+    await t.all.waitFor((ms) => observationsOn(ms, temps).length === 3);
+    expect(observationsOn(t.all.messages, temps)[2]!["@iot.id"]).toBe(`${EUI_2}-00000001-air_temperature-2`);
 
     // Removing a device clears its retained metadata (an empty retained message).
     await saveRegistry(t.files.registryPath, { version: 1, devices: [stored(DEVICE_2)] });
@@ -405,8 +455,8 @@ describe.runIf(ptyTestsAvailable())("gateway end to end (Mosquitto, UDP, pty)", 
     await fwd.signal.until(() => fwd.acks.includes(held), "PUSH_ACK after the clock became valid");
     const acked = Date.now();
     const temps = `${t.prefix}/v1/observations/${EUI_1}/air_temperature`;
-    await t.all.waitFor((ms) => ms.filter((m) => m.topic === temps).length === 3);
-    const newest = t.all.json<Envelope>(temps)[2]!;
+    await t.all.waitFor((ms) => observationsOn(ms, temps).length === 3);
+    const newest = observationsOn(t.all.messages, temps)[2]!;
     const at = parseIso(newest.phenomenonTime);
     expect(at).toBeGreaterThanOrEqual(sent - CLIMATE.ageS * 1000 - 1000);
     expect(at).toBeLessThanOrEqual(acked - CLIMATE.ageS * 1000 + 1000);

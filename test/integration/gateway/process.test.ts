@@ -12,6 +12,7 @@ import {
   writeGatewayFiles,
 } from "../../support/gateway.ts";
 import { collect, startBroker, type TestBroker } from "../../support/mqtt-broker.ts";
+import { observationsOn } from "../../support/observations.ts";
 import { ALL_KEYS, climateUplink, DEVICE_1, rxpk, VirtualForwarder } from "./helpers.ts";
 
 let broker: TestBroker;
@@ -45,13 +46,20 @@ describe("sensornet gateway (a real process)", () => {
     const fwd = await VirtualForwarder.open("b827ebfffe123456", { address: "127.0.0.1", port: udpPort! });
     cleanups.push(() => fwd.close());
     await fwd.pushAndWaitAck([rxpk(climateUplink(DEVICE_1, 1))]);
-    await observations.waitFor((ms) => ms.length === 6);
+    // Temperatures and humidities of the 3 slots, in one message per datastream (the default grouping).
+    await observations.waitFor((ms) => observationsOn(ms, () => true).length === 6);
+    expect(observations.messages.map((m) => m.topic).sort()).toEqual(
+      ["air_temperature", "relative_humidity"].map(
+        (ds) => `${prefix}/v1/observations/${DEVICE_1.devEui}/${ds}`,
+      ),
+    );
 
     const health = await (await fetch(`http://127.0.0.1:${httpPort}/health`)).json();
     expect(health).toMatchObject({ status: "ok", mqtt: { connected: true }, clock: { synced: true } });
     const metrics = await scrapeMetrics(httpPort!);
     expect(metricValue(metrics, "openherz_gateway_frames_accepted_total")).toBe(1);
-    expect(metricValue(metrics, "openherz_gateway_observations_journaled_total")).toBe(8);
+    // Messages: the temperature, humidity and battery batches and the radio metadata.
+    expect(metricValue(metrics, "openherz_gateway_observations_journaled_total")).toBe(4);
     expect(metricValue(metrics, "openherz_gateway_forwarders_seen")).toBe(1);
 
     const exit = await gw.stop("SIGTERM");

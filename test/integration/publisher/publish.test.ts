@@ -244,6 +244,8 @@ describe("publisher → broker", () => {
     cleanup.push(() => journal.close());
     const c = await collector("journal-test/#");
     const p = publisher(journal);
+    const latencies: number[] = [];
+    p.on("ack", ({ latencyMs }) => latencies.push(latencyMs));
     p.start();
     for (let i = 0; i < 10; i++) {
       await journal.append({
@@ -258,6 +260,10 @@ describe("publisher → broker", () => {
     }
     await waitForState(p, (s) => s.acked === 50);
     expect(journal.depth().messages).toBe(0);
+    // Each PUBACK reports its PUBLISH → PUBACK time (the gateway's publish latency histogram).
+    expect(latencies).toHaveLength(50);
+    for (const ms of latencies) expect(ms).toBeGreaterThanOrEqual(0);
+    for (const ms of latencies) expect(ms).toBeLessThan(10_000);
     await c.waitFor((ms) => ms.length >= 50);
     expect(firstArrivals(c.messages.map((m) => m.payload)).get("70B3D57ED0061234")).toEqual([
       ...Array(50).keys(),

@@ -96,7 +96,7 @@ describe("simulated fleet through the real gateway into the broker", () => {
     expect(climate.wrongValue).toEqual([]);
     // One observation per sample whatever the number of sites that heard it.
     const ids = bed.observations();
-    expect(bed.observationMessages()).toBeGreaterThanOrEqual(ids.size);
+    expect(bed.observationsReceived()).toBeGreaterThanOrEqual(ids.size);
   });
 
   it("faults on demand: drop, duplicate, corrupt, replay, reboot and forwarder restart", async () => {

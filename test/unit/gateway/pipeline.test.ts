@@ -8,7 +8,11 @@ import { afterEach, describe, expect, it } from "vitest";
 import { Journal, type JournalEntry } from "../../../gateway/journal/journal.ts";
 import { DedupCache } from "../../../gateway/lorawan/dedup.ts";
 import type { Registry } from "../../../gateway/lorawan/registry.ts";
-import { createTopics } from "../../../gateway/observations/index.ts";
+import {
+  createTopics,
+  expandObservations,
+  type ObservationEnvelope,
+} from "../../../gateway/observations/index.ts";
 import { DEFAULT_MIN_VALID_UNIX_S } from "../../../gateway/ops/config.ts";
 import { createGatewayMetrics, type GatewayMetrics } from "../../../gateway/ops/metrics.ts";
 import { createPipeline, type PipelineClock, type PipelineOptions } from "../../../gateway/pipeline.ts";
@@ -142,6 +146,13 @@ function messagesIn(journal: Journal) {
     .map((m) => ({ ...m, body: m.payload === "" ? {} : JSON.parse(m.payload) }));
 }
 
+/** The observations in journaled messages, whichever the grouping, by "@iot.id". */
+function observationsIn(messages: ReturnType<typeof messagesIn>): Map<string, ObservationEnvelope> {
+  const out = new Map<string, ObservationEnvelope>();
+  for (const m of messages) for (const o of expandObservations(m.body) ?? []) out.set(o["@iot.id"], o);
+  return out;
+}
+
 async function metric(metrics: GatewayMetrics, series: string): Promise<number | undefined> {
   const text = await metrics.metricsText();
   const line = text.split("\n").find((l) => l.startsWith(`${series} `));
@@ -157,37 +168,66 @@ describe("pipeline", () => {
     expect(t.journal.lastFcnt(DEV_EUI)).toBe(42);
     expect(t.journaledCount()).toBe(1);
     const messages = messagesIn(t.journal);
-    expect(messages.map((m) => m.topic)).toEqual([
-      `test/v1/observations/${DEV_EUI}/air_temperature`,
-      `test/v1/observations/${DEV_EUI}/relative_humidity`,
-      `test/v1/observations/${DEV_EUI}/air_temperature`,
-      `test/v1/observations/${DEV_EUI}/relative_humidity`,
-      `test/v1/operator/nodes/${DEV_EUI}/battery_voltage`,
-      `test/v1/operator/uplinks/${DEV_EUI}`,
+    // One message per datastream (the default grouping), then the radio metadata.
+    expect(messages.map((m) => [m.id, m.topic])).toEqual([
+      [`${DEV_EUI}-0000002A-air_temperature`, `test/v1/observations/${DEV_EUI}/air_temperature`],
+      [`${DEV_EUI}-0000002A-relative_humidity`, `test/v1/observations/${DEV_EUI}/relative_humidity`],
+      [`${DEV_EUI}-0000002A-battery_voltage`, `test/v1/operator/nodes/${DEV_EUI}/battery_voltage`],
+      [`${DEV_EUI}-0000002A-uplink-udp:0016c001ff10a235`, `test/v1/operator/uplinks/${DEV_EUI}`],
     ]);
-    const t1 = messages[2]!.body;
-    expect(t1["@iot.id"]).toBe(`${DEV_EUI}-0000002A-air_temperature-1`);
+    const temperatures = messages[0]!.body;
+    expect(temperatures["@iot.id"]).toBe(messages[0]!.id);
+    expect(temperatures.parameters).toMatchObject({ fcnt: 42, intervalS: 300 });
+    expect(temperatures.Observations.map((o: { "@iot.id": string }) => o["@iot.id"])).toEqual([
+      `${DEV_EUI}-0000002A-air_temperature-0`,
+      `${DEV_EUI}-0000002A-air_temperature-1`,
+    ]);
+    const t1 = temperatures.Observations[1];
     expect(t1.result).toBe(21.57);
     expect(t1.phenomenonTime).toBe("2026-11-21T10:14:52Z");
     expect(t1.resultTime).toBe("2026-11-21T10:15:02.412Z");
-    expect(messages[0]!.body.phenomenonTime).toBe("2026-11-21T10:09:52Z");
-    expect(messages[5]!.body).toMatchObject({
+    expect(temperatures.Observations[0].phenomenonTime).toBe("2026-11-21T10:09:52Z");
+    expect(messages[1]!.body.Observations.map((o: { result: number }) => o.result)).toEqual([55.12, 54.98]);
+    expect(messages[2]!.body.Observations.map((o: { result: number }) => o.result)).toEqual([3.6]);
+    expect(messages[3]!.body).toMatchObject({
       fcnt: 42,
       rssi: -97,
       snr: 7.5,
       receivedAt: "2026-11-21T10:15:02.412Z",
     });
     expect(await metric(t.metrics, "openherz_gateway_frames_accepted_total")).toBe(1);
-    expect(await metric(t.metrics, "openherz_gateway_observations_journaled_total")).toBe(6);
+    expect(await metric(t.metrics, "openherz_gateway_observations_journaled_total")).toBe(4);
+  });
+
+  it('with grouping "observation": one message per observation, the same observations', async () => {
+    const grouped = setup();
+    await grouped.pipeline.handleFrame(frame(42));
+    const single = setup({ grouping: "observation" });
+    await single.pipeline.handleFrame(frame(42));
+    const messages = messagesIn(single.journal);
+    const ids = [
+      ...[0, 1].map((i) => `${DEV_EUI}-0000002A-air_temperature-${i}`),
+      ...[0, 1].map((i) => `${DEV_EUI}-0000002A-relative_humidity-${i}`),
+      `${DEV_EUI}-0000002A-battery_voltage-0`,
+    ];
+    expect(messages.map((m) => m.id)).toEqual([...ids, `${DEV_EUI}-0000002A-uplink-udp:0016c001ff10a235`]);
+    for (const m of messages.slice(0, -1)) expect(m.body["@iot.id"]).toBe(m.id);
+    expect(messages[1]!.body).toMatchObject({ result: 21.57, phenomenonTime: "2026-11-21T10:14:52Z" });
+    // The same observations as the batches carry (same frame, same clock).
+    const fromBatches = observationsIn(messagesIn(grouped.journal));
+    expect([...fromBatches.keys()].sort()).toEqual([...ids].sort());
+    expect(observationsIn(messages)).toEqual(fromBatches);
+    expect(await metric(single.metrics, "openherz_gateway_observations_journaled_total")).toBe(6);
   });
 
   it("uses the forwarder's GPS time for sample times and the gateway's reception for resultTime", async () => {
     const t = setup();
     const gps = NOW - 3_600_000;
     await t.pipeline.handleFrame(frame(1, { gps }));
-    const [first, , last] = messagesIn(t.journal).map((m) => m.body);
-    expect(last.phenomenonTime).toBe("2026-11-21T09:14:52Z");
-    expect(first.resultTime).toBe("2026-11-21T10:15:02.412Z");
+    const [older, newer] = messagesIn(t.journal)[0]!.body.Observations;
+    expect(older.phenomenonTime).toBe("2026-11-21T09:09:52Z");
+    expect(newer.phenomenonTime).toBe("2026-11-21T09:14:52Z");
+    expect(older.resultTime).toBe("2026-11-21T10:15:02.412Z");
   });
 
   it("a malformed payload is counted, its FCnt and radio metadata are still journaled", async () => {
@@ -209,8 +249,12 @@ describe("pipeline", () => {
     ]);
     const messages = messagesIn(t.journal);
     expect(messages.filter((m) => m.topic.includes("/observations/")).map((m) => m.id)).toEqual([
-      `${DEV_EUI}-00000005-bicycles_ab-0`,
-      `${DEV_EUI}-00000005-bicycles_ba-0`,
+      `${DEV_EUI}-00000005-bicycles_ab`,
+      `${DEV_EUI}-00000005-bicycles_ba`,
+    ]);
+    expect([...observationsIn(messages).values()].map((o) => [o["@iot.id"], o.result])).toEqual([
+      [`${DEV_EUI}-00000005-bicycles_ab-0`, 3],
+      [`${DEV_EUI}-00000005-bicycles_ba-0`, 1],
     ]);
     const radio = messages.filter((m) => m.topic.includes("/uplinks/"));
     expect(radio.map((m) => m.id)).toEqual([
@@ -304,10 +348,9 @@ describe("pipeline time policy: no valid clock", () => {
       [2, "2026-11-21T10:14:32.412Z"],
       [3, "2026-11-21T10:14:32.412Z"],
     ]);
+    const observations = observationsIn(messages);
     const newest = (fcnt: number) =>
-      messages.find(
-        (m) => m.id === `${DEV_EUI}-${fcnt.toString(16).toUpperCase().padStart(8, "0")}-air_temperature-1`,
-      )!.body;
+      observations.get(`${DEV_EUI}-${fcnt.toString(16).toUpperCase().padStart(8, "0")}-air_temperature-1`)!;
     expect(newest(1).phenomenonTime).toBe("2026-11-21T10:13:22Z");
     expect(newest(3).phenomenonTime).toBe("2026-11-21T10:14:51Z"); // GPS time minus age_s
     const years = messages.flatMap((m) =>

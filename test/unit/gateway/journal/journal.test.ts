@@ -4,8 +4,9 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it, vi } from "vitest";
 import { Journal, JournalCorruptError } from "../../../../gateway/journal/journal.ts";
+import { JournalLockedError } from "../../../../gateway/journal/lock.ts";
 import { SCHEMA_VERSION } from "../../../../gateway/journal/schema.ts";
-import { journalContract } from "./journal-contract.ts";
+import { type JournalFactory, journalContract } from "./journal-contract.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "journal-test-"));
 let files = 0;
@@ -21,7 +22,7 @@ function withConnection<T>(path: string, fn: (db: Database.Database) => T): T {
   }
 }
 
-journalContract("SQLite (better-sqlite3, WAL) on a real file", {
+const onRealFile: JournalFactory = {
   newPath: () => join(dir, `journal-${++files}.db`),
   open: (opts) => Journal.open(opts),
   committedIds: (path) =>
@@ -38,7 +39,21 @@ journalContract("SQLite (better-sqlite3, WAL) on a real file", {
     );
     return () => withConnection(path, (db) => db.exec("DROP TRIGGER fail_insert; DROP TRIGGER fail_fcnt;"));
   },
-});
+};
+
+journalContract("SQLite (better-sqlite3, WAL) on a real file", onRealFile);
+
+// The same contract with take() reading every message back from SQLite, and with a cache so small that
+// one take() mixes cached and stored messages (order and contents must not depend on where they came from).
+for (const [label, memoryCacheBytes] of [
+  ["no memory cache", 0],
+  ["a memory cache of a few messages", 300],
+] as const) {
+  journalContract(`SQLite journal, ${label}`, {
+    ...onRealFile,
+    open: (opts) => Journal.open({ ...opts, memoryCacheBytes }),
+  });
+}
 
 describe("SQLite journal file", () => {
   const options = (path: string) => ({
@@ -69,6 +84,58 @@ describe("SQLite journal file", () => {
       expect(db.pragma("integrity_check", { simple: true })).toBe("ok");
     });
     await j.close();
+  });
+
+  it("stores a commit of more messages than one multi-row INSERT holds, in order", async () => {
+    const path = join(dir, `journal-${++files}.db`);
+    const j = Journal.open({
+      ...options(path),
+      commitIntervalMs: 5,
+      commitMaxEntries: 100,
+      memoryCacheBytes: 0,
+    });
+    const ids = Array.from({ length: 70 }, (_, i) => `m${i}`); // 2 chunks of 32 and 6 single rows
+    await Promise.all(
+      ids.map((id, i) =>
+        j.append({
+          devEui: "A",
+          fcnt32: i,
+          messages: [{ id, topic: `t/${i}`, payload: `p${i}`, retain: i % 2 === 0, qos: 1, deviceKey: "A" }],
+        }),
+      ),
+    );
+    expect(j.stats().commits).toBe(1);
+    const taken = j.take(100, 100);
+    expect(taken.map((m) => [m.id, m.topic, m.payload, m.retain])).toEqual(
+      ids.map((id, i) => [id, `t/${i}`, `p${i}`, i % 2 === 0]),
+    );
+    await j.close();
+  });
+
+  it("hands out cached and stored messages of one device in seq order", async () => {
+    const path = join(dir, `journal-${++files}.db`);
+    const msg = (id: string, deviceKey: string) =>
+      ({ id, topic: "t", payload: "p".repeat(40), retain: false, qos: 1, deviceKey }) as const;
+    const oneMessage = 2 + 1 + 40; // id + topic + payload bytes
+    const j = Journal.open({ ...options(path), memoryCacheBytes: oneMessage });
+    await j.append({ devEui: "A", messages: [msg("a1", "A")] }); // fills the cache
+    await j.append({ devEui: "B", messages: [msg("b1", "B")] }); // stored only
+    j.ack(j.take(1, 1).map((m) => m.seq)); // a1 delivered: room again
+    await j.append({ devEui: "B", messages: [msg("b2", "B")] }); // cached
+    expect(j.take(10, 10).map((m) => m.id)).toEqual(["b1", "b2"]);
+    await j.close();
+  });
+
+  it("refuses a second opener of the same journal until the first one closes", async () => {
+    const path = join(dir, `journal-${++files}.db`);
+    const first = Journal.open(options(path));
+    await first.append({ devEui: "A", fcnt32: 7, messages: [] });
+    expect(() => Journal.open(options(path))).toThrow(JournalLockedError);
+    expect(() => Journal.open(options(path))).toThrow(/in use by another process.*another gateway running/);
+    await first.close();
+    const second = Journal.open(options(path));
+    expect(second.lastFcnt("A")).toBe(7);
+    await second.close();
   });
 
   it("refuses a file written by a newer schema", () => {

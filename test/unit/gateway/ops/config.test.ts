@@ -67,6 +67,7 @@ describe("config defaults", () => {
         maxAgeS: 2_592_000,
         commitIntervalMs: 20,
         commitMaxEntries: 500,
+        memoryCacheBytes: 8_388_608,
       },
       udp: {
         enabled: true,
@@ -81,6 +82,7 @@ describe("config defaults", () => {
         url: "mqtts://broker.example.org:8883",
         clientId: "openherz-mast-01",
         topicPrefix: "openherz",
+        observationGrouping: "uplink",
         protocolVersion: 5,
         protocolFallback: true,
         keepaliveS: 60,
@@ -134,6 +136,19 @@ describe("config defaults", () => {
       allowedSources: ["127.0.0.1"],
       port: 1800,
     });
+  });
+
+  it("mqtt.observationGrouping: one message per uplink and datastream unless set to observation", () => {
+    const parse = (mqtt: Record<string, unknown>) =>
+      parseConfig(withMqtt(mqtt), { env: {} }).mqtt.observationGrouping;
+    expect(parse({})).toBe("uplink");
+    expect(parse({ observationGrouping: "uplink" })).toBe("uplink");
+    expect(parse({ observationGrouping: "observation" })).toBe("observation");
+    for (const bad of ["batch", "Observation", "", 1, null]) {
+      expect(issuesOf(withMqtt({ observationGrouping: bad })), String(bad)).toEqual([
+        'mqtt.observationGrouping: expected "uplink" (one message per uplink and datastream) or "observation"',
+      ]);
+    }
   });
 
   it("resolves relative paths against the config file's directory", async () => {
