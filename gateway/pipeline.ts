@@ -362,7 +362,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     const done = appended.then(
       () => {
         journalError = undefined;
-        metrics.observationsJournaled(messages.length);
+        metrics.messagesJournaled(messages.length);
         options.onJournaled();
       },
       (err: unknown) => {

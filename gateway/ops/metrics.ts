@@ -38,7 +38,7 @@ export interface GatewayMetrics {
   duplicate(): void;
   /** An FCnt gap: `missed` frames were never received. */
   fcntGap(missed: number): void;
-  observationsJournaled(count: number): void;
+  messagesJournaled(count: number): void;
   /** Journal depth and drops; counters advance by the difference to the previous snapshot. */
   observeJournal(stats: JournalSnapshot): void;
   published(count?: number): void;
@@ -73,7 +73,10 @@ export function createGatewayMetrics(options: GatewayMetricsOptions = {}): Gatew
   const duplicates = counter("frames_duplicate_total", "Frames dropped as duplicates of an accepted one");
   const fcntGaps = counter("fcnt_gaps_total", "Frame counter gaps (frames missing between two accepted)");
   const fcntMissed = counter("fcnt_missed_frames_total", "Frames missing in frame counter gaps");
-  const journaled = counter("observations_journaled_total", "Observations committed to the journal");
+  const journaled = counter(
+    "messages_journaled_total",
+    "Messages (observation batches, metadata) committed to the journal",
+  );
   const journalMessages = gauge("journal_messages", "Messages queued in the journal");
   const journalBytes = gauge("journal_bytes", "Bytes of the messages queued in the journal");
   const journalFileBytes = gauge("journal_file_bytes", "Size of the journal's SQLite file");
@@ -122,7 +125,7 @@ export function createGatewayMetrics(options: GatewayMetricsOptions = {}): Gatew
       fcntGaps.inc();
       if (missed > 0) fcntMissed.inc(missed);
     },
-    observationsJournaled: (count) => journaled.inc(count),
+    messagesJournaled: (count) => journaled.inc(count),
     observeJournal(stats) {
       journalMessages.set(stats.messages);
       journalBytes.set(stats.bytes);

@@ -325,7 +325,7 @@ describe.runIf(ptyTestsAvailable())("gateway end to end (Mosquitto, UDP, pty)", 
     ]);
     const metrics = await t.gateway.metrics.metricsText();
     // 6 climate observations, battery, radio metadata; 4 bike observations, radio metadata.
-    expect(metricValue(metrics, "openherz_gateway_observations_journaled_total")).toBe(8 + 5);
+    expect(metricValue(metrics, "openherz_gateway_messages_journaled_total")).toBe(8 + 5);
   });
 
   it("sends PUSH_ACK only once the frame is durable (its journal row exists when the ACK arrives)", async () => {

@@ -59,7 +59,7 @@ describe("sensornet gateway (a real process)", () => {
     const metrics = await scrapeMetrics(httpPort!);
     expect(metricValue(metrics, "openherz_gateway_frames_accepted_total")).toBe(1);
     // Messages: the temperature, humidity and battery batches and the radio metadata.
-    expect(metricValue(metrics, "openherz_gateway_observations_journaled_total")).toBe(4);
+    expect(metricValue(metrics, "openherz_gateway_messages_journaled_total")).toBe(4);
     expect(metricValue(metrics, "openherz_gateway_forwarders_seen")).toBe(1);
 
     const exit = await gw.stop("SIGTERM");

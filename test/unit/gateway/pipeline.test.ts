@@ -196,7 +196,7 @@ describe("pipeline", () => {
       receivedAt: "2026-11-21T10:15:02.412Z",
     });
     expect(await metric(t.metrics, "openherz_gateway_frames_accepted_total")).toBe(1);
-    expect(await metric(t.metrics, "openherz_gateway_observations_journaled_total")).toBe(4);
+    expect(await metric(t.metrics, "openherz_gateway_messages_journaled_total")).toBe(4);
   });
 
   it('with grouping "observation": one message per observation, the same observations', async () => {
@@ -217,7 +217,7 @@ describe("pipeline", () => {
     const fromBatches = observationsIn(messagesIn(grouped.journal));
     expect([...fromBatches.keys()].sort()).toEqual([...ids].sort());
     expect(observationsIn(messages)).toEqual(fromBatches);
-    expect(await metric(single.metrics, "openherz_gateway_observations_journaled_total")).toBe(6);
+    expect(await metric(single.metrics, "openherz_gateway_messages_journaled_total")).toBe(6);
   });
 
   it("uses the forwarder's GPS time for sample times and the gateway's reception for resultTime", async () => {

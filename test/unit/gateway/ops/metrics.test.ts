@@ -20,7 +20,7 @@ describe("gateway metrics", () => {
       "openherz_gateway_frames_duplicate_total",
       "openherz_gateway_fcnt_gaps_total",
       "openherz_gateway_fcnt_missed_frames_total",
-      "openherz_gateway_observations_journaled_total",
+      "openherz_gateway_messages_journaled_total",
       'openherz_gateway_journal_dropped_total{reason="size"}',
       'openherz_gateway_journal_dropped_total{reason="age"}',
       "openherz_gateway_mqtt_published_total",
@@ -50,7 +50,7 @@ describe("gateway metrics", () => {
     m.duplicate();
     m.fcntGap(3);
     m.fcntGap(0);
-    m.observationsJournaled(4);
+    m.messagesJournaled(4);
     m.published(5);
     m.acked();
     m.mqttConnected(true);
@@ -70,7 +70,7 @@ describe("gateway metrics", () => {
       ["openherz_gateway_frames_duplicate_total", 1],
       ["openherz_gateway_fcnt_gaps_total", 2],
       ["openherz_gateway_fcnt_missed_frames_total", 3],
-      ["openherz_gateway_observations_journaled_total", 4],
+      ["openherz_gateway_messages_journaled_total", 4],
       ["openherz_gateway_mqtt_published_total", 5],
       ["openherz_gateway_mqtt_acked_total", 1],
       ["openherz_gateway_mqtt_connected", 1],
