@@ -30,7 +30,7 @@ export function lockJournal(journalPath: string): JournalLock {
     db.close();
     if ((err as { code?: string }).code === "SQLITE_BUSY") {
       throw new JournalLockedError(
-        `journal ${journalPath} is in use by another process (lock ${path}): is another gateway running with the same journal.path?`,
+        `in use by another process, which holds ${path}: is another gateway running with the same journal.path?`,
       );
     }
     throw err;

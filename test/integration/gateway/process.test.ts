@@ -79,7 +79,7 @@ describe("sensornet gateway (a real process)", () => {
     for (const key of ALL_KEYS) expect(log.toUpperCase()).not.toContain(key);
   });
 
-  it("fails fast with one clear line and exit status 78 on a config error, 1 when a port is taken", async () => {
+  it("fails fast with one clear line and exit status 78 on a config error, 1 when a port or the journal is taken", async () => {
     const files = await writeGatewayFiles({ brokerUrl: broker.url, devices: [DEVICE_1] });
     cleanups.push(() => files.dispose());
     const bad = join(files.dir, "bad.json");
@@ -98,9 +98,14 @@ describe("sensornet gateway (a real process)", () => {
       }),
     );
 
-    const [configError, portTaken] = await Promise.all([
+    // Same journal as the running gateway, own ports: refused before it touches the journal.
+    const sameJournal = join(files.dir, "same-journal.json");
+    writeFileSync(sameJournal, JSON.stringify({ ...files.config, gatewayId: "third" }));
+
+    const [configError, portTaken, journalTaken] = await Promise.all([
       runSensornet(["gateway", "--config", bad]),
       runSensornet(["gateway", "--config", taken]),
+      runSensornet(["gateway", "--config", sameJournal]),
     ]);
     expect(configError.code).toBe(78);
     expect(configError.stderr).toContain("mqtt.url: must start with mqtt:// or mqtts://");
@@ -109,6 +114,11 @@ describe("sensornet gateway (a real process)", () => {
     expect(portTaken.stderr).toBe(
       `sensornet gateway: udp.port: cannot listen on 127.0.0.1:${udpPort}: address already in use ` +
         "(is another gateway or packet-forwarder server running?)\n",
+    );
+    expect(journalTaken.code).toBe(1);
+    expect(journalTaken.stderr).toBe(
+      `sensornet gateway: journal.path: cannot open ${join(files.dir, "journal.sqlite")}: in use by another ` +
+        `process, which holds ${join(files.dir, "journal.sqlite")}.lock: is another gateway running with the same journal.path?\n`,
     );
     expect(await first.stop("SIGTERM")).toEqual({ code: 0, signal: null });
   });
