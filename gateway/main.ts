@@ -100,7 +100,6 @@ export class Gateway {
   readonly clock: ClockGuard;
   private readonly log: PinoLogger;
   private readonly secrets = new SecretValues();
-  private readonly keysSeen = new Set<string>();
   private readonly topics: TopicScheme;
   private readonly rateLog: RateLimitedLog;
   private readonly systemd: SystemdNotifier;
@@ -243,11 +242,10 @@ export class Gateway {
     const previous = this.registry;
     this.registry = next;
     for (const d of next.devices) {
-      this.keysSeen.add(d.nwkSKey);
-      this.keysSeen.add(d.appSKey);
+      // Keys of every registry seen since start, so that a removed device's keys stay out of the logs too.
+      this.secrets.addHexKeys([d.nwkSKey, d.appSKey]);
       this.removed.delete(d.devEui);
     }
-    this.secrets.setHexKeys(this.keysSeen);
     if (previous === undefined) return;
     for (const d of previous.devices) if (next.byDevEui(d.devEui) === undefined) this.removed.add(d.devEui);
     this.log.info({ devices: next.devices.length, removed: [...this.removed] }, "device registry reloaded");

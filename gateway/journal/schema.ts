@@ -20,6 +20,9 @@ export const PRAGMAS: ReadonlyArray<readonly [name: string, value: string | numb
   ["journal_size_limit", 16 * 1024 * 1024],
   // Deleted rows are not zeroed: no extra writes.
   ["secure_delete", "OFF"],
+  // SQLite's own default page cache (2 MB); this better-sqlite3 build defaults to 16 MB, which a queue that
+  // mostly appends and reads back its newest rows does not need on a small board.
+  ["cache_size", -2000],
 ];
 
 export const CREATE_SCHEMA = `

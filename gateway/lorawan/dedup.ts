@@ -5,7 +5,7 @@
 
 /** Bounds of the cache: whichever is hit first evicts the oldest entries. */
 export interface DedupOptions {
-  /** Entries kept at most (default 16,384: at ~200 B each, about 3 MB). */
+  /** Entries kept at most (default 16,384; with the gateway's radio frames as values ~500 B each, ~8 MB). */
   maxEntries?: number;
   /** Age after which an entry no longer marks a duplicate (default 60 s). */
   maxAgeMs?: number;

@@ -2,8 +2,8 @@
 // needs (name, location, sensors, licence), in one plain JSON file that provisioning writes and configuration
 // management distributes. Format and policy: ./README.md. No message produced here ever contains a key.
 import { createHash, randomBytes } from "node:crypto";
-import { type FSWatcher, watch } from "node:fs";
-import { open, readFile, rename, unlink } from "node:fs/promises";
+import { type BigIntStats, type FSWatcher, watch } from "node:fs";
+import { open, rename, stat, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { z } from "zod";
 
@@ -176,29 +176,93 @@ export function validateDevice(
 
 /** Parses and validates registry file text. */
 export function parseRegistry(text: string, source = "registry"): Registry {
+  return parseWithHash(text, source, sha256(text));
+}
+
+/** `contentHash`: SHA-256 of the file's bytes (of the text's UTF-8 encoding, the same for a UTF-8 file). */
+function parseWithHash(text: string, source: string, contentHash: string): Registry {
   let data: unknown;
   try {
     data = JSON.parse(text);
   } catch (err) {
     throw invalid(source, [`not valid JSON (${(err as Error).message})`]);
   }
-  return createRegistry(validateRegistry(data, source), sha256(text));
+  return createRegistry(validateRegistry(data, source), contentHash);
 }
 
-/** Builds the lookups over a validated file. */
+/**
+ * Builds the lookups over a validated file. The gateway holds the registry for its whole life, 10,000
+ * devices on a Pi, so the devices are stored compactly: each a frozen copy (nothing aliases the caller's
+ * objects) with its fields in place, and values that many devices share (licence, sensor list, location
+ * description, …) stored once. The lookup by name, which only the command-line tools use, is built on
+ * first use.
+ */
 export function createRegistry(file: RegistryFile, contentHash = ""): Registry {
-  const devices = Object.freeze(file.devices.map((d) => deepFreeze(structuredClone(d))));
+  const shared = new Interner();
+  const devices = Object.freeze(file.devices.map((d) => compactDevice(d, shared)));
   const byDevAddr = new Map(devices.map((d) => [d.devAddr, d]));
   const byDevEui = new Map(devices.map((d) => [d.devEui, d]));
-  const byName = new Map(devices.map((d) => [d.name, d]));
+  let byName: Map<string, Device> | undefined;
   return {
     version: file.version,
     devices,
     contentHash,
     byDevAddr: (devAddr) => byDevAddr.get(devAddr.toUpperCase()),
     byDevEui: (devEui) => byDevEui.get(devEui.toUpperCase()),
-    byName: (name) => byName.get(name.trim()),
+    byName: (name) => {
+      byName ??= new Map(devices.map((d) => [d.name, d]));
+      return byName.get(name.trim());
+    },
   };
+}
+
+/** One stored copy of equal strings and equal sensor lists within a registry. */
+class Interner {
+  private readonly strings = new Map<string, string>();
+  private readonly lists = new Map<string, readonly SensorKind[]>();
+
+  string<T extends string | undefined>(value: T): T {
+    if (value === undefined) return value;
+    const known = this.strings.get(value);
+    if (known !== undefined) return known as T;
+    this.strings.set(value, value);
+    return value;
+  }
+
+  sensors(list: readonly SensorKind[]): SensorKind[] {
+    const key = list.join(",");
+    let known = this.lists.get(key);
+    if (known === undefined) {
+      known = Object.freeze(list.map((s) => this.string(s)));
+      this.lists.set(key, known);
+    }
+    return known as SensorKind[];
+  }
+}
+
+/**
+ * A frozen copy of a device in the schema's field order (that of the file `saveRegistry` writes). The
+ * required fields are given in one object literal, so V8 stores them inside the object instead of in a
+ * separate property array.
+ */
+function compactDevice(d: Device, shared: Interner): Device {
+  const l = d.location;
+  const location: DeviceLocation = { lat: l.lat, lon: l.lon };
+  if (l.heightM !== undefined) location.heightM = l.heightM;
+  if (l.description !== undefined) location.description = shared.string(l.description);
+  const device: Device = {
+    devEui: d.devEui,
+    devAddr: d.devAddr,
+    nwkSKey: d.nwkSKey,
+    appSKey: d.appSKey,
+    name: d.name,
+    location: Object.freeze(location),
+    sensors: shared.sensors(d.sensors),
+    licence: shared.string(d.licence),
+  };
+  if (d.directionAB !== undefined) device.directionAB = shared.string(d.directionAB);
+  if (d.installedAt !== undefined) device.installedAt = shared.string(d.installedAt);
+  return Object.freeze(device);
 }
 
 /** The file's text, exactly as `saveRegistry` writes it. */
@@ -211,7 +275,8 @@ export function serializeRegistry(file: RegistryFile): string {
  * keys of every device.
  */
 export async function loadRegistry(path: string): Promise<Registry> {
-  return parseRegistry(await readRegistryText(path), path);
+  const { text, hash } = await readRegistryFile(path, true);
+  return parseWithHash(text, path, hash);
 }
 
 /**
@@ -269,6 +334,8 @@ export function watchRegistry(
   const pollIntervalMs = options.pollIntervalMs ?? 30_000;
   const name = basename(path);
   let lastHash = options.initial?.contentHash;
+  /** The file as last read (see fileIdentity): the same identity again is the same content, not re-read. */
+  let lastIdentity: string | undefined;
   let lastProblem: string | undefined;
   let closed = false;
   let running = false;
@@ -292,22 +359,29 @@ export function watchRegistry(
     }
   };
 
+  // With 10,000 devices the file has 4 MB. It is hashed in small chunks, and read as a whole only when its
+  // hash differs; and not even hashed while its identity says it is the file already checked: the poll
+  // comes every 30 s, on a Pi, for a file that changes a few times a year.
   const checkOnce = async (): Promise<void> => {
-    let text: string;
+    if (lastIdentity !== undefined && lastIdentity === (await fileIdentity(path))) return;
+    let file: RegistryFileRead;
     try {
-      text = await readRegistryText(path);
+      file = await readRegistryFile(path, false);
+      if (file.hash !== lastHash) file = await readRegistryFile(path, true);
     } catch (err) {
+      lastIdentity = undefined;
       report(err, `read:${(err as RegistryError).code ?? "io"}`);
       return;
     }
-    const hash = sha256(text);
+    const { hash, text, identity } = file;
+    lastIdentity = identity;
     if (hash === lastHash) {
       lastProblem = undefined;
       return;
     }
     let registry: Registry;
     try {
-      registry = parseRegistry(text, path);
+      registry = parseWithHash(text, path, hash);
     } catch (err) {
       report(err, `content:${hash}`);
       return;
@@ -380,7 +454,38 @@ export function shellQuote(path: string): string {
   return /^[\w./@%+=:,-]+$/.test(path) ? path : `'${path.replaceAll("'", `'\\''`)}'`;
 }
 
-async function readRegistryText(path: string): Promise<string> {
+/** Content changes within this time of a check may leave size and timestamps as they were (coarse clocks). */
+const RACY_MS = 2000;
+
+/**
+ * Device, inode, size, mode and timestamps of a file: a replace (new inode), a write (size, mtime) or a
+ * chmod (mode, ctime) changes it. Undefined when the file cannot be stat'ed.
+ */
+async function fileIdentity(path: string): Promise<string | undefined> {
+  try {
+    return identityOf(await stat(path, { bigint: true }));
+  } catch {
+    return undefined;
+  }
+}
+
+function identityOf(s: BigIntStats): string {
+  return `${s.dev}:${s.ino}:${s.size}:${s.mode}:${s.mtimeNs}:${s.ctimeNs}`;
+}
+
+interface RegistryFileRead {
+  /** SHA-256 of the bytes read. */
+  hash: string;
+  /** The text, when asked for ("" otherwise). */
+  text: string;
+  /** The file's identity, unless it changed so recently that a further change could go unseen in it. */
+  identity: string | undefined;
+}
+
+const CHUNK_BYTES = 64 * 1024;
+
+/** Reads the registry file after the permission check, hashing it in chunks; keeps the text only if asked. */
+async function readRegistryFile(path: string, withText: boolean): Promise<RegistryFileRead> {
   let handle: Awaited<ReturnType<typeof open>>;
   try {
     handle = await open(path, "r");
@@ -391,18 +496,32 @@ async function readRegistryText(path: string): Promise<string> {
     throw ioError(path, "open", err);
   }
   try {
-    const stat = await handle.stat();
+    const stat = await handle.stat({ bigint: true });
     if (!stat.isFile()) throw new RegistryError("io", `registry ${path} is not a regular file`);
     // Checked on the open descriptor, so the file read is the file checked.
-    if (process.platform !== "win32" && (stat.mode & 0o044) !== 0) {
-      const mode = (stat.mode & 0o777).toString(8).padStart(4, "0");
+    if (process.platform !== "win32" && (stat.mode & 0o044n) !== 0n) {
+      const mode = (stat.mode & 0o777n).toString(8).padStart(4, "0");
       throw new RegistryError(
         "permissions",
         `registry file ${path} is readable by group or others (mode ${mode}) and holds session keys; ` +
           `fix with: chmod 600 ${shellQuote(path)}`,
       );
     }
-    return await readFile(handle, "utf8");
+    const hash = createHash("sha256");
+    const chunk = Buffer.allocUnsafeSlow(CHUNK_BYTES);
+    const chunks: Buffer[] = [];
+    for (;;) {
+      const { bytesRead } = await handle.read(chunk, 0, CHUNK_BYTES, null);
+      if (bytesRead === 0) break;
+      hash.update(chunk.subarray(0, bytesRead));
+      if (withText) chunks.push(Buffer.from(chunk.subarray(0, bytesRead)));
+    }
+    const changedMs = Math.max(Number(stat.mtimeNs), Number(stat.ctimeNs)) / 1e6;
+    return {
+      hash: hash.digest("hex"),
+      text: withText ? Buffer.concat(chunks).toString("utf8") : "",
+      identity: changedMs < Date.now() - RACY_MS ? identityOf(stat) : undefined,
+    };
   } catch (err) {
     if (err instanceof RegistryError) throw err;
     throw ioError(path, "read", err);
@@ -475,12 +594,4 @@ function deviceHint(path: readonly PropertyKey[], data: unknown): string {
 
 function sha256(text: string): string {
   return createHash("sha256").update(text).digest("hex");
-}
-
-function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === "object") {
-    for (const v of Object.values(value)) deepFreeze(v);
-    Object.freeze(value);
-  }
-  return value;
 }

@@ -39,11 +39,15 @@ export class SecretValues {
   private hexKeys = new Set<string>();
   private literals: string[] = [];
 
-  /** Replaces the known hex keys (call again after every registry reload). */
+  /** Replaces the known hex keys. */
   setHexKeys(keys: Iterable<string>): void {
-    const next = new Set<string>();
-    for (const key of keys) if (/^[0-9A-Fa-f]{32}$/.test(key)) next.add(key.toUpperCase());
-    this.hexKeys = next;
+    this.hexKeys = new Set<string>();
+    this.addHexKeys(keys);
+  }
+
+  /** Adds hex keys to the known ones, e.g. those of a reloaded registry (a removed device's stay known). */
+  addHexKeys(keys: Iterable<string>): void {
+    for (const key of keys) if (/^[0-9A-Fa-f]{32}$/.test(key)) this.hexKeys.add(key.toUpperCase());
   }
 
   /** Adds a literal secret (e.g. the MQTT password). Values shorter than 4 characters are ignored. */

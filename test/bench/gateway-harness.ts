@@ -6,6 +6,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import {
   type GatewayFiles,
+  type GatewayLaunch,
   type GatewayProcess,
   metricValue,
   scrapeMetrics,
@@ -52,6 +53,7 @@ export async function startBenchGateway(
   fleet: readonly BenchDevice[],
   config: Record<string, unknown> = {},
   env: NodeJS.ProcessEnv = {},
+  launch: GatewayLaunch = {},
 ): Promise<BenchGateway> {
   const files = await writeGatewayFiles({
     brokerUrl,
@@ -64,7 +66,7 @@ export async function startBenchGateway(
       ...config,
     },
   });
-  const proc = spawnGateway(files.configPath, env);
+  const proc = spawnGateway(files.configPath, env, launch);
   let ports: Awaited<GatewayProcess["ready"]>;
   try {
     ports = await proc.ready;
@@ -113,7 +115,7 @@ export async function readCounters(httpPort: number): Promise<GatewayCounters> {
   }
   return {
     accepted: m("frames_accepted_total"),
-    journaled: m("observations_journaled_total"),
+    journaled: m("messages_journaled_total"),
     acked: m("mqtt_acked_total"),
     journalMessages: m("journal_messages"),
     journalFileBytes: m("journal_file_bytes"),
@@ -135,14 +137,17 @@ export async function readHealth(
   return { depth: body.journal.depth, connected: body.mqtt.connected, status: body.status };
 }
 
-/** Follows /health every `intervalMs` in the background: the journal's depth and the MQTT state. */
+/**
+ * Follows /health every `intervalMs` in the background: the journal's depth and the MQTT state. Often enough
+ * that a feeder pausing on the depth does not let a small backlog run dry between two polls.
+ */
 export class HealthPoller {
   depth = 0;
   connected = false;
   private running = true;
   private readonly loop: Promise<void>;
 
-  constructor(httpPort: number, intervalMs = 100) {
+  constructor(httpPort: number, intervalMs = 20) {
     this.loop = (async () => {
       while (this.running) {
         try {

@@ -2,8 +2,13 @@
  * Memory of the gateway process with a 10,000-device registry: every device sends a frame (8 per datagram,
  * as fast as the gateway acknowledges them); once the journal is empty and the process has been idle for
  * `settleMs`, VmRSS and its parts are read from /proc/<pid>/status, the V8 heap from /metrics.
+ *
+ * Two setups: the gateway as deployed (`deployedLaunch()`: the bundle dist/sensornet.mjs with the node flags
+ * of the systemd unit's ExecStart, the figure the target applies to) and the developer's entry
+ * (bin/sensornet.js through tsx, no flags), whose V8 heap grows with the machine's memory.
  */
 
+import type { GatewayLaunch } from "../support/gateway.ts";
 import { UdpFeeder } from "./gateway-feeder.ts";
 import { type BenchDevice, buildDatagrams } from "./gateway-fleet.ts";
 import {
@@ -20,8 +25,10 @@ import { waitConnected } from "./gateway-throughput.ts";
 export interface MemoryOptions {
   brokerUrl: string;
   fleet: readonly BenchDevice[];
-  /** NODE_OPTIONS of the gateway process, e.g. V8 heap limits; default none. */
-  nodeOptions?: string;
+  /** Script and node flags of the gateway process; default the developer's entry without flags. */
+  launch?: GatewayLaunch;
+  /** Names the setup in the progress log, e.g. "as deployed". */
+  label: string;
   settleMs: number;
   log: (message: string) => void;
 }
@@ -40,13 +47,10 @@ export interface MemoryResult {
 }
 
 export async function benchMemory(o: MemoryOptions): Promise<MemoryResult> {
-  const env = o.nodeOptions === undefined ? {} : { NODE_OPTIONS: o.nodeOptions };
-  const gw = await startBenchGateway(o.brokerUrl, o.fleet, {}, env);
+  const gw = await startBenchGateway(o.brokerUrl, o.fleet, {}, {}, o.launch);
   try {
     await waitConnected(gw.httpPort);
-    o.log(
-      `gateway memory${o.nodeOptions ? ` (${o.nodeOptions})` : ""}: a frame from each of ${o.fleet.length} devices`,
-    );
+    o.log(`gateway memory, ${o.label}: a frame from each of ${o.fleet.length} devices`);
     const datagrams = buildDatagrams(o.fleet, { frames: o.fleet.length, perDatagram: 8 });
     const feeder = await UdpFeeder.open(gw.udp);
     const health = new HealthPoller(gw.httpPort);

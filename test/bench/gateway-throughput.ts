@@ -5,6 +5,7 @@
  * journal holds more than `maxBacklog` messages, so that what goes in is what the broker acknowledges.
  * After a warm-up the counters, CPU and disk writes are read once per slice; rates are medians of slices.
  */
+import type { GatewayLaunch } from "../support/gateway.ts";
 import { UdpFeeder } from "./gateway-feeder.ts";
 import { type BenchDevice, buildDatagrams } from "./gateway-fleet.ts";
 import {
@@ -38,6 +39,8 @@ export interface ThroughputOptions {
   log: (message: string) => void;
   /** Extra environment for the gateway process (e.g. NODE_OPTIONS=--cpu-prof). */
   env?: NodeJS.ProcessEnv;
+  /** Entry script and node flags (default: the developer entry, no flags). */
+  launch?: GatewayLaunch;
 }
 
 export interface ThroughputResult {
@@ -72,7 +75,7 @@ export interface ThroughputResult {
 export async function benchThroughput(o: ThroughputOptions): Promise<ThroughputResult> {
   o.log(`gateway throughput: building ${o.frames} frames`);
   const datagrams = buildDatagrams(o.fleet, { frames: o.frames, perDatagram: o.framesPerDatagram });
-  const gw = await startBenchGateway(o.brokerUrl, o.fleet, {}, o.env);
+  const gw = await startBenchGateway(o.brokerUrl, o.fleet, {}, o.env, o.launch);
   const feeder = await UdpFeeder.open(gw.udp);
   const udpErrorsBefore = udpReceiveBufferErrors();
   try {

@@ -135,9 +135,22 @@ export interface GatewayProcess {
   stop(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** `node bin/sensornet.js gateway --config <file>` as a real process. */
-export function spawnGateway(configPath: string, env: NodeJS.ProcessEnv = {}): GatewayProcess {
-  const child = spawn(process.execPath, [SENSORNET_BIN, "gateway", "--config", configPath], {
+/** How the gateway process is started; the default is the developer entry without node flags. */
+export interface GatewayLaunch {
+  /** The script node runs (default bin/sensornet.js, TypeScript through tsx), e.g. the bundle dist/sensornet.mjs. */
+  entry?: string;
+  /** Node options before the script, e.g. V8 heap limits. */
+  nodeArgs?: readonly string[];
+}
+
+/** `node [nodeArgs] bin/sensornet.js gateway --config <file>` as a real process. */
+export function spawnGateway(
+  configPath: string,
+  env: NodeJS.ProcessEnv = {},
+  launch: GatewayLaunch = {},
+): GatewayProcess {
+  const args = [...(launch.nodeArgs ?? []), launch.entry ?? SENSORNET_BIN, "gateway", "--config", configPath];
+  const child = spawn(process.execPath, args, {
     cwd: REPO_ROOT,
     env: { ...process.env, NOTIFY_SOCKET: "", ...env },
     stdio: ["ignore", "pipe", "pipe"],
@@ -185,11 +198,13 @@ export function spawnGateway(configPath: string, env: NodeJS.ProcessEnv = {}): G
   };
 }
 
-/** Runs `sensornet <args>` to completion. */
+/** Runs `sensornet <args>` to completion (by default through bin/sensornet.js, without node flags). */
 export function runSensornet(
   args: string[],
+  launch: GatewayLaunch = {},
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [SENSORNET_BIN, ...args], {
+  const argv = [...(launch.nodeArgs ?? []), launch.entry ?? SENSORNET_BIN, ...args];
+  const child = spawn(process.execPath, argv, {
     cwd: REPO_ROOT,
     stdio: ["ignore", "pipe", "pipe"],
   });

@@ -143,6 +143,32 @@ describe("registry validation", () => {
     expect(registry.byName("bahnhofstrasse-12")?.devEui).toBe("70B3D57ED0061234");
     expect(Object.isFrozen(registry.devices[0]?.location)).toBe(true);
   });
+
+  it("stores each device as validated, in the file's field order, sharing equal values between devices", () => {
+    const file = validateRegistry(
+      fileWith([
+        testDevice({
+          location: { lat: 1, lon: 2, heightM: 3, description: "lamp post" },
+          directionAB: "north",
+        }),
+        testDevice({
+          devEui: "70B3D57ED0060001",
+          devAddr: "26011BDB",
+          name: "second",
+          location: { lat: 4, lon: 5, description: "lamp post" },
+        }),
+      ]),
+    );
+    const registry = createRegistry(file);
+    expect(registry.devices).toEqual(file.devices);
+    expect(registry.devices.map((d) => Object.keys(d))).toEqual(file.devices.map((d) => Object.keys(d)));
+    expect(serializeRegistry({ version: 1, devices: [...registry.devices] })).toBe(serializeRegistry(file));
+    const [a, b] = registry.devices;
+    expect(a).not.toBe(file.devices[0]);
+    expect(a?.sensors).toBe(b?.sensors);
+    expect(Object.isFrozen(a?.sensors)).toBe(true);
+    expect(registry.byName("second")).toBe(b);
+  });
 });
 
 describe("registry file", () => {
@@ -267,6 +293,25 @@ describe("watchRegistry", () => {
     await saveRegistry(path, validateRegistry(fileWith([testDevice()])));
     await until(() => changes.length === 1);
     expect(errors).toHaveLength(1);
+  });
+
+  it("a file checked when it had not changed for a while: a later change of the same size is picked up", async () => {
+    await saveRegistry(path, validateRegistry(fileWith([testDevice({ name: "name-1" })])));
+    // Older than the 2 s within which a change could leave size and timestamps unchanged.
+    await new Promise((r) => setTimeout(r, 2100));
+    const changes: Registry[] = [];
+    const watcher = watchRegistry(
+      path,
+      (r) => changes.push(r),
+      () => {},
+      { debounceMs: 20, pollIntervalMs: 50, initial: await loadRegistry(path) },
+    );
+    closers.push(() => watcher.close());
+    await new Promise((r) => setTimeout(r, 200)); // polls that find the same file
+    expect(changes).toHaveLength(0);
+    await writeFile(path, serializeRegistry(validateRegistry(fileWith([testDevice({ name: "name-2" })]))));
+    await until(() => changes.length === 1);
+    expect(changes[0]?.devices[0]?.name).toBe("name-2");
   });
 
   it("a file made group-readable is reported, and picked up again after chmod 600", async () => {

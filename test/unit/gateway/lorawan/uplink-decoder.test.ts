@@ -177,6 +177,49 @@ describe("uplink decoder: accepted frames", () => {
     registry = testRegistry();
     expect(decoder.decode(radioFrame(buildUplink({ fcnt32: 2 }))).ok).toBe(true);
   });
+
+  it("a reloaded registry with new session keys: the new keys verify and decrypt, the old ones no longer", () => {
+    const newKeys = { nwkSKey: "0F".repeat(16), appSKey: "A5".repeat(16) };
+    let registry = testRegistry();
+    const decoder = createUplinkDecoder({ registry: () => registry, lastFcnt: () => undefined });
+    expect(accepted(decoder.decode(radioFrame(buildUplink({ fcnt32: 1, payload: "old" })))).payload).toEqual(
+      new Uint8Array(Buffer.from("old")),
+    );
+    registry = testRegistry([testDevice(newKeys)]);
+    expect(decoder.decode(radioFrame(buildUplink({ fcnt32: 2 })))).toMatchObject({
+      reason: "lorawan_bad_mic",
+    });
+    const up = accepted(decoder.decode(radioFrame(buildUplink({ fcnt32: 3, payload: "new", ...newKeys }))));
+    expect(Buffer.from(up.payload).toString()).toBe("new");
+  });
+
+  it("keeps the session keys of many devices apart", () => {
+    const devices = Array.from({ length: 300 }, (_, i) =>
+      testDevice({
+        devEui: `70B3D57ED0${i.toString(16).padStart(6, "0")}`,
+        devAddr: `2601${i.toString(16).padStart(4, "0")}`,
+        name: `device-${i}`,
+        nwkSKey: (i + 1).toString(16).padStart(32, "0"),
+        appSKey: (i + 7).toString(16).padStart(32, "0"),
+      }),
+    );
+    const decoder = decoderWith(new Map(), testRegistry(devices));
+    // Twice over: the keys are derived on the first frame of a device and reused from then on.
+    for (const fcnt32 of [1, 2]) {
+      for (const d of devices.toReversed()) {
+        const frame = buildUplink({
+          fcnt32,
+          devAddr: d.devAddr,
+          nwkSKey: d.nwkSKey,
+          appSKey: d.appSKey,
+          payload: d.name,
+        });
+        const up = accepted(decoder.decode(radioFrame(frame)));
+        expect(up.devEui).toBe(d.devEui.toUpperCase());
+        expect(Buffer.from(up.payload).toString()).toBe(d.name);
+      }
+    }
+  });
 });
 
 describe("uplink decoder: drop reasons", () => {
