@@ -188,9 +188,10 @@ export function buildObservationMessages(
       return [buildNodeStatusMessage(uplink, decoded, device, times, options)];
   }
   const nonEmpty = series.filter((s) => s.samples.length > 0);
+  // "observation" grouping sends the batch's observations expanded: one format, two shapes.
   return (options.grouping ?? "uplink") === "uplink"
-    ? nonEmpty.map((s) => batchMessage(ctx, s))
-    : nonEmpty.flatMap((s) => s.samples.map((sample) => observationMessage(ctx, s, sample)));
+    ? nonEmpty.map((s) => message(ctx, s.name, batchOf(ctx, s)))
+    : nonEmpty.flatMap((s) => envelopesOf(batchOf(ctx, s)).map((e) => message(ctx, s.name, e)));
 }
 
 interface Context {
@@ -280,28 +281,11 @@ function topicOf(ctx: Context, name: DatastreamName): string {
     : ctx.topics.nodeBattery(ctx.devEui);
 }
 
-function observationMessage(ctx: Context, series: Series, sample: Sample): OutgoingMessage {
-  const { name } = series;
-  const id = observationId(ctx.devEui, ctx.uplink.fcnt32, name, sample.index);
-  const envelope: ObservationEnvelope = {
-    "@iot.id": id,
-    phenomenonTime: sample.phenomenonTime,
-    resultTime: ctx.resultTime,
-    result: roundTo(sample.value, DATASTREAMS[name].decimals),
-    unitOfMeasurement: DATASTREAMS[name].unitOfMeasurement,
-    Datastream: datastreamOf(ctx, name),
-    FeatureOfInterest: ctx.foi,
-    parameters: withSampleIndex(sharedParameters(ctx, series), sample.index),
-  };
-  return message(ctx, id, name, envelope);
-}
-
-function batchMessage(ctx: Context, series: Series): OutgoingMessage {
+function batchOf(ctx: Context, series: Series): ObservationBatch {
   const { name } = series;
   const decimals = DATASTREAMS[name].decimals;
-  const id = batchId(ctx.devEui, ctx.uplink.fcnt32, name);
-  const batch: ObservationBatch = {
-    "@iot.id": id,
+  return {
+    "@iot.id": batchId(ctx.devEui, ctx.uplink.fcnt32, name),
     unitOfMeasurement: DATASTREAMS[name].unitOfMeasurement,
     Datastream: datastreamOf(ctx, name),
     FeatureOfInterest: ctx.foi,
@@ -314,17 +298,16 @@ function batchMessage(ctx: Context, series: Series): OutgoingMessage {
       parameters: { sampleIndex: sample.index },
     })),
   };
-  return message(ctx, id, name, batch);
 }
 
+/** The message of a batch, or of one of its observations. */
 function message(
   ctx: Context,
-  id: string,
   name: DatastreamName,
   body: ObservationEnvelope | ObservationBatch,
 ): OutgoingMessage {
   return {
-    id,
+    id: body["@iot.id"],
     topic: topicOf(ctx, name),
     payload: JSON.stringify(body),
     retain: false,
@@ -352,7 +335,11 @@ export function expandObservations(value: unknown): ObservationEnvelope[] | unde
       : undefined;
   }
   if (!isObject(record.parameters) || !record.Observations.every(isBatchedObservation)) return undefined;
-  const batch = value as ObservationBatch;
+  return envelopesOf(value as ObservationBatch);
+}
+
+/** A batch's observations, each with the batch's shared fields. */
+function envelopesOf(batch: ObservationBatch): ObservationEnvelope[] {
   return batch.Observations.map((o) => ({
     "@iot.id": o["@iot.id"],
     phenomenonTime: o.phenomenonTime,
