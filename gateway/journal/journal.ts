@@ -273,10 +273,7 @@ export class Journal {
     const removed = this.index.ack(seqs);
     if (removed.length === 0) return;
     this.counters.deleted += removed.length;
-    for (const seq of removed) {
-      this.pendingDeletes.push(seq);
-      this.uncache(seq);
-    }
+    this.forget(removed);
     this.scheduleCommit();
   }
 
@@ -394,18 +391,20 @@ export class Journal {
     if (byAge.length + bySize.length === 0) return;
     this.counters.droppedByAge += byAge.length;
     this.counters.droppedBySize += bySize.length;
-    for (const seq of [...byAge, ...bySize]) {
-      this.pendingDeletes.push(seq);
-      this.uncache(seq);
-    }
+    this.forget(byAge);
+    this.forget(bySize);
     if (!this.closed) this.scheduleCommit();
   }
 
-  private uncache(seq: number): void {
-    const hit = this.cache.get(seq);
-    if (hit === undefined) return;
-    this.cache.delete(seq);
-    this.cacheBytes -= hit.bytes;
+  /** Messages that left the queue: their rows go in the next commit's DELETE, their copies from memory. */
+  private forget(seqs: readonly number[]): void {
+    for (const seq of seqs) {
+      this.pendingDeletes.push(seq);
+      const hit = this.cache.get(seq);
+      if (hit === undefined) continue;
+      this.cache.delete(seq);
+      this.cacheBytes -= hit.bytes;
+    }
   }
 }
 
