@@ -6,8 +6,8 @@ import type { Command } from "commander";
 import {
   type Device,
   type DeviceInput,
-  emptyRegistryFile,
   loadRegistry,
+  loadRegistryOrEmpty,
   type Registry,
   RegistryError,
   type RegistryFile,
@@ -213,14 +213,11 @@ async function addDevice(options: AddOptions): Promise<void> {
   const device = checked.device;
 
   let file: RegistryFile;
-  let created = false;
+  let created: boolean;
   try {
-    const registry = await loadRegistry(path);
-    file = { version: registry.version, devices: [...registry.devices] };
+    ({ file, created } = await loadRegistryOrEmpty(path));
   } catch (err) {
-    if (!(err instanceof RegistryError && err.code === "not_found")) throw usage(err);
-    file = emptyRegistryFile();
-    created = true;
+    throw usage(err);
   }
   for (const other of file.devices) {
     if (other.devEui === device.devEui) throw duplicate("DevEUI", device.devEui, other, path);

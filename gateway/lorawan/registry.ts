@@ -150,6 +150,22 @@ export function emptyRegistryFile(): RegistryFile {
   return { version: REGISTRY_VERSION, devices: [] };
 }
 
+/**
+ * The registry file's contents, to add to, or an empty file when there is none yet (`created`). Other
+ * errors (permissions, invalid content) are thrown as by loadRegistry.
+ */
+export async function loadRegistryOrEmpty(path: string): Promise<{ file: RegistryFile; created: boolean }> {
+  try {
+    const registry = await loadRegistry(path);
+    return { file: { version: registry.version, devices: [...registry.devices] }, created: false };
+  } catch (err) {
+    if (err instanceof RegistryError && err.code === "not_found") {
+      return { file: emptyRegistryFile(), created: true };
+    }
+    throw err;
+  }
+}
+
 /** Validates registry data (already parsed JSON); throws RegistryError('invalid') listing every problem. */
 export function validateRegistry(data: unknown, source = "registry"): RegistryFile {
   const parsed = registryFileSchema.safeParse(data);

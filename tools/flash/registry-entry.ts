@@ -5,8 +5,7 @@ import { randomBytes } from "node:crypto";
 import {
   type Device,
   type DeviceInput,
-  emptyRegistryFile,
-  loadRegistry,
+  loadRegistryOrEmpty,
   RegistryError,
   type RegistryFile,
   saveRegistry,
@@ -28,9 +27,8 @@ export function registryDevice(input: DeviceInput): Device {
 /** The registry's devices, or none when the file does not exist yet. */
 export async function registryDevices(path: string): Promise<readonly Device[]> {
   try {
-    return (await loadRegistry(path)).devices;
+    return (await loadRegistryOrEmpty(path)).file.devices;
   } catch (err) {
-    if (err instanceof RegistryError && err.code === "not_found") return [];
     throw registryError(err);
   }
 }
@@ -59,14 +57,11 @@ export function checkConflicts(devices: readonly Device[], device: Device, path:
 /** Adds the device (creating the file if needed); returns whether the file was created. */
 export async function addToRegistry(path: string, device: Device): Promise<{ created: boolean }> {
   let file: RegistryFile;
-  let created = false;
+  let created: boolean;
   try {
-    const registry = await loadRegistry(path);
-    file = { version: registry.version, devices: [...registry.devices] };
+    ({ file, created } = await loadRegistryOrEmpty(path));
   } catch (err) {
-    if (!(err instanceof RegistryError && err.code === "not_found")) throw registryError(err);
-    file = emptyRegistryFile();
-    created = true;
+    throw registryError(err);
   }
   checkConflicts(file.devices, device, path);
   file.devices.push(device);
