@@ -24,6 +24,7 @@ import type { Registry } from "./lorawan/registry.ts";
 import {
   type AcceptedUplink,
   createUplinkDecoder,
+  type FirstAcceptance,
   LORAWAN_DROP_REASONS,
   type LorawanDropReason,
   type UplinkDrop,
@@ -112,7 +113,7 @@ export interface PipelineOptions {
   maxHeldFrames?: number;
   /** Monotonic clock of the reception instant; must be the ClockGuard's (default process.hrtime). */
   monotonicNow?: () => number;
-  dedup?: DedupCache<RadioFrame>;
+  dedup?: DedupCache<FirstAcceptance>;
 }
 
 export interface PipelineStatus {
@@ -172,8 +173,6 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   /** Devices with held entries, and the highest FCnt held for each. */
   const heldDevices = new Map<string, number | undefined>();
   const inflight = new Set<Promise<void>>();
-  /** What a remembered first reception was accepted as: a duplicate's radio metadata needs it. */
-  const acceptedAs = new WeakMap<RadioFrame, { devAddr: string; fcnt32: number; fport: number }>();
   let lastFrameMs: number | undefined;
   let journalError: string | undefined;
   let closed = false;
@@ -182,7 +181,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     registry: options.registry,
     // Held frames have consumed their counters too, though the journal has not seen them yet.
     lastFcnt: (devEui) => maxDefined(journal.lastFcnt(devEui), heldDevices.get(devEui)),
-    dedup: options.dedup ?? new DedupCache<RadioFrame>(),
+    dedup: options.dedup ?? new DedupCache<FirstAcceptance>(),
   });
 
   const handleFrame = (frame: RadioFrame): Promise<void> => {
@@ -203,7 +202,6 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   const accepted = (a: AcceptedUplink, reception: Reception): Promise<void> => {
     const device = options.registry().byDevEui(a.devEui);
     if (device === undefined) throw new Error(`device ${a.devEui} vanished from the registry`);
-    acceptedAs.set(a.frame, { devAddr: a.devAddr, fcnt32: a.fcnt32, fport: a.fport });
     const ids = { ...sourceOf(a.frame), devEui: a.devEui, devAddr: a.devAddr, fcnt: a.fcnt32 };
     if (a.fcntStatus === "gap") {
       metrics.fcntGap(a.missed);
@@ -254,16 +252,21 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     if (drop.reason !== "lorawan_duplicate") return RESOLVED;
     metrics.duplicate();
     const first = drop.firstReception?.first;
-    const as = first === undefined ? undefined : acceptedAs.get(first);
     // Same source twice (two rxpk of one datagram) would repeat the first reception's id: nothing new.
-    if (first === undefined || as === undefined || sameSource(first, frame)) return RESOLVED;
+    // A first copy without FPort made no observations to attach this reception to.
+    if (first === undefined || sameSource(first.source, frame.source)) return RESOLVED;
+    const { devAddr, fcnt32, fport } = first;
+    if (fport === undefined || fport === 0) return RESOLVED;
     return submit({
       devEui,
       fcnt32: undefined,
       frame,
       ...reception,
       build: (times) => [
-        buildRadioMetadataMessage({ devEui, ...as, frame: receivedAt(frame, times) }, topics),
+        buildRadioMetadataMessage(
+          { devEui, devAddr, fcnt32, fport, frame: receivedAt(frame, times) },
+          topics,
+        ),
       ],
     });
   };
@@ -433,8 +436,8 @@ function sourceOf(frame: RadioFrame): { source: string; sourceId: string } {
   return { source: frame.source.kind, sourceId: frame.source.id };
 }
 
-function sameSource(a: RadioFrame, b: RadioFrame): boolean {
-  return a.source.kind === b.source.kind && a.source.id === b.source.id;
+function sameSource(a: RadioFrame["source"], b: RadioFrame["source"]): boolean {
+  return a.kind === b.kind && a.id === b.id;
 }
 
 function maxDefined(a: number | undefined, b: number | undefined): number | undefined {

@@ -69,7 +69,19 @@ export interface UplinkDrop {
   /** Set once the MIC has verified ('lorawan_replay', 'lorawan_no_fport'). */
   fcnt32?: number;
   /** 'lorawan_duplicate': the first reception, so this one's radio metadata can be attached to it. */
-  firstReception?: FirstReception<RadioFrame>;
+  firstReception?: FirstReception<FirstAcceptance>;
+}
+
+/**
+ * What the dedup cache keeps of a frame that passed the MIC and replay checks: enough to attach a later
+ * copy's radio metadata to it, and small, since a busy gateway keeps a minute of frames.
+ */
+export interface FirstAcceptance {
+  source: RadioFrame["source"];
+  devAddr: string;
+  fcnt32: number;
+  /** Undefined for a frame without FPort (MAC commands only): no observations to attach metadata to. */
+  fport: number | undefined;
 }
 
 export type UplinkDecodeResult = { ok: true; accepted: AcceptedUplink } | UplinkDrop;
@@ -80,7 +92,7 @@ export interface UplinkDecoderOptions {
   /** The device's last accepted (committed) 32-bit FCntUp, or undefined when there is none. */
   lastFcnt: (devEui: string) => number | undefined;
   /** Shared dedup cache (default: a new one with default bounds). */
-  dedup?: DedupCache<RadioFrame>;
+  dedup?: DedupCache<FirstAcceptance>;
 }
 
 export interface UplinkDecoder {
@@ -166,7 +178,7 @@ function view(keys: Buffer, at: number): SessionKeys {
 }
 
 export function createUplinkDecoder(options: UplinkDecoderOptions): UplinkDecoder {
-  const dedup = options.dedup ?? new DedupCache<RadioFrame>();
+  const dedup = options.dedup ?? new DedupCache<FirstAcceptance>();
   const sessionKeys = new SessionKeyStore();
 
   const decode = (frame: RadioFrame): UplinkDecodeResult => {
@@ -239,7 +251,7 @@ export function createUplinkDecoder(options: UplinkDecoderOptions): UplinkDecode
       });
     }
     // Authentic and fresh from here on: later copies of these bytes are duplicates, not replays.
-    dedup.remember(key, bytes, frame);
+    dedup.remember(key, bytes, { source: frame.source, devAddr, fcnt32, fport });
 
     if (fport === undefined || fport === 0) {
       const what = fport === undefined ? "no FPort" : "FPort 0 (MAC commands)";

@@ -34,6 +34,19 @@ describe("DedupCache", () => {
     cache.remember("k", bytes(1, 2, 3), "first");
     expect(cache.lookup("k", bytes(1, 2, 4))).toBeUndefined();
     expect(cache.lookup("k", bytes(1, 2))).toBeUndefined();
+    expect(cache.lookup("k", bytes(1, 2, 3, 0))).toBeUndefined();
+  });
+
+  it("compares every byte value, 0 to 255", () => {
+    const cache = new DedupCache<string>();
+    const all = Uint8Array.from({ length: 256 }, (_, i) => i);
+    cache.remember("k", all, "first");
+    expect(cache.lookup("k", all.slice())?.first).toBe("first");
+    for (const i of [0, 127, 128, 255]) {
+      const other = all.slice();
+      other[i] = (other[i]! + 1) % 256;
+      expect(cache.lookup("k", other)).toBeUndefined();
+    }
   });
 
   it("copies the bytes it keeps", () => {

@@ -6,10 +6,10 @@ import { loraPacket } from "../../../../gateway/lorawan/lora-packet.ts";
 import { createRegistry, type Registry } from "../../../../gateway/lorawan/registry.ts";
 import {
   createUplinkDecoder,
+  type FirstAcceptance,
   LORAWAN_DROP_REASONS,
   type UplinkDecodeResult,
 } from "../../../../gateway/lorawan/uplink-decoder.ts";
-import type { RadioFrame } from "../../../../gateway/types.ts";
 import {
   APP_SKEY,
   aesCmac,
@@ -26,7 +26,7 @@ import {
 function decoderWith(
   state: Map<string, number>,
   registry: Registry = testRegistry(),
-  dedup?: DedupCache<RadioFrame>,
+  dedup?: DedupCache<FirstAcceptance>,
 ) {
   return createUplinkDecoder({
     registry: () => registry,
@@ -344,7 +344,12 @@ describe("uplink decoder: duplicates", () => {
     // Before the journal commits…
     const dup = decoder.decode(second);
     expect(dup).toMatchObject({ ok: false, reason: "lorawan_duplicate", devEui: DEV_EUI });
-    expect(dup.ok === false && dup.firstReception?.first).toBe(first);
+    expect(dup.ok === false && dup.firstReception?.first).toEqual({
+      source: first.source,
+      devAddr: DEV_ADDR,
+      fcnt32: 11,
+      fport: expect.any(Number),
+    });
     // …and after it has.
     state.set(DEV_EUI, 11);
     expect(decoder.decode(radioFrame(bytes, "serial:/dev/ttyUSB0"))).toMatchObject({
