@@ -128,6 +128,9 @@ export const benchGateway: Bench = async (ctx) => {
       "gateway.heap_used_mb_10k_devices_dev_entry": round(devEntry.heapUsedMb, 1),
       "gateway.peak_rss_mb_10k_devices_dev_entry": round(devEntry.peakRssMb, 1),
       "gateway.deployed_node_flags": deployed.nodeArgs.join(" "),
+      "gateway.deployed_environment": Object.entries(deployed.env)
+        .map(([name, value]) => `${name}=${value}`)
+        .join(" "),
       "gateway.rss_mb_under_load": round(tput.rssMb, 1),
       "gateway.latency_p50_ms": round(latency.p50Ms, 1),
       "gateway.latency_p99_ms": round(latency.p99Ms, 1),

@@ -24,12 +24,39 @@ export interface ExecStart {
   args: string[];
 }
 
+/** The unit's text with continuation lines (ending in a backslash) joined. */
+function readUnit(unitPath: string): string {
+  if (!existsSync(unitPath)) throw new Error(`systemd unit ${unitPath} not found`);
+  return readFileSync(unitPath, "utf8").replace(/\\\n/g, " ");
+}
+
+/**
+ * The variables of the unit's Environment= lines (plain NAME=value assignments, several per line allowed).
+ * Throws on quoting or specifiers, which this reader does not handle.
+ */
+export function readEnvironment(unitPath = UNIT_FILE): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const line of readUnit(unitPath).split("\n")) {
+    const m = /^\s*Environment\s*=\s*(.*)$/.exec(line);
+    if (m === null) continue;
+    const value = m[1]!.trim();
+    if (/["'%\\]/.test(value)) {
+      throw new Error(`${unitPath}: Environment= uses quoting or specifiers this reader does not handle`);
+    }
+    for (const assignment of value.split(/\s+/).filter(Boolean)) {
+      const eq = assignment.indexOf("=");
+      if (eq <= 0) throw new Error(`${unitPath}: Environment= entry without NAME=: ${assignment}`);
+      env[assignment.slice(0, eq)] = assignment.slice(eq + 1);
+    }
+  }
+  return env;
+}
+
 /** ExecStart= of the unit, split into its parts. Throws if it is missing or not a plain `node … script …`. */
 export function readExecStart(unitPath = UNIT_FILE): ExecStart {
-  if (!existsSync(unitPath)) throw new Error(`systemd unit ${unitPath} not found`);
-  // Continuation lines end with a backslash.
-  const text = readFileSync(unitPath, "utf8").replace(/\\\n/g, " ");
-  const lines = text.split("\n").filter((l) => /^\s*ExecStart\s*=/.test(l));
+  const lines = readUnit(unitPath)
+    .split("\n")
+    .filter((l) => /^\s*ExecStart\s*=/.test(l));
   if (lines.length !== 1) throw new Error(`${unitPath}: expected one ExecStart= line, found ${lines.length}`);
   const value = lines[0]!.replace(/^\s*ExecStart\s*=\s*/, "").trim();
   if (/["'$%]/.test(value) || /^[-@:+!]/.test(value)) {
@@ -49,7 +76,8 @@ export function readExecStart(unitPath = UNIT_FILE): ExecStart {
 }
 
 /**
- * How the unit starts the gateway, for spawnGateway: its node flags and its script in this checkout. Throws
+ * How the unit starts the gateway, for spawnGateway: its node flags, its Environment= and its script in this
+ * checkout (EnvironmentFile= holds site secrets and is left out). Throws
  * unless the script is the bundle under INSTALL_DIR and the bundle has been built.
  */
 export function deployedLaunch(unitPath = UNIT_FILE): Required<GatewayLaunch> {
@@ -59,5 +87,5 @@ export function deployedLaunch(unitPath = UNIT_FILE): Required<GatewayLaunch> {
   }
   const entry = join(REPO_ROOT, BUNDLE);
   if (!existsSync(entry)) throw new Error(`${entry} not found: run npm run build`);
-  return { entry, nodeArgs: exec.nodeArgs };
+  return { entry, nodeArgs: exec.nodeArgs, env: readEnvironment(unitPath) };
 }

@@ -141,6 +141,8 @@ export interface GatewayLaunch {
   entry?: string;
   /** Node options before the script, e.g. V8 heap limits. */
   nodeArgs?: readonly string[];
+  /** Environment of the process on top of this one's, e.g. the unit's Environment= (glibc malloc tunables). */
+  env?: Readonly<Record<string, string>>;
 }
 
 /** `node [nodeArgs] bin/sensornet.js gateway --config <file>` as a real process. */
@@ -152,7 +154,7 @@ export function spawnGateway(
   const args = [...(launch.nodeArgs ?? []), launch.entry ?? SENSORNET_BIN, "gateway", "--config", configPath];
   const child = spawn(process.execPath, args, {
     cwd: REPO_ROOT,
-    env: { ...process.env, NOTIFY_SOCKET: "", ...env },
+    env: { ...process.env, NOTIFY_SOCKET: "", ...launch.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const stdout = new LogCapture();
@@ -206,6 +208,7 @@ export function runSensornet(
   const argv = [...(launch.nodeArgs ?? []), launch.entry ?? SENSORNET_BIN, ...args];
   const child = spawn(process.execPath, argv, {
     cwd: REPO_ROOT,
+    env: { ...process.env, ...launch.env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let stdout = "";

@@ -1,9 +1,17 @@
 // The gateway as deployed: the production bundle dist/sensornet.mjs (`npm run build`, which `npm install` and
 // `npm ci` run) and the systemd unit that starts it with V8 flags (deploy/openherz-gateway.service).
+import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { BUNDLE, deployedLaunch, INSTALL_DIR, readExecStart, UNIT_FILE } from "../../support/deploy.ts";
+import {
+  BUNDLE,
+  deployedLaunch,
+  INSTALL_DIR,
+  readEnvironment,
+  readExecStart,
+  UNIT_FILE,
+} from "../../support/deploy.ts";
 import { REPO_ROOT, runSensornet, spawnGateway, writeGatewayFiles } from "../../support/gateway.ts";
 import { startBroker, type TestBroker } from "../../support/mqtt-broker.ts";
 import { DEVICE_1 } from "./helpers.ts";
@@ -111,6 +119,32 @@ describe("systemd unit", () => {
     // A misspelt flag makes node exit with "bad option" before the script runs.
     const run = await runSensornet(["--version"], { entry: DIST.entry, nodeArgs: exec.nodeArgs });
     expect(run).toMatchObject({ code: 0, stderr: "" });
+  });
+
+  it("Environment= fixes glibc's malloc thresholds, and glibc accepts the tunables", async () => {
+    const env = readEnvironment();
+    expect(env).toMatchObject({ NODE_ENV: "production" });
+    const tunables = Object.fromEntries(
+      (env.GLIBC_TUNABLES ?? "").split(":").map((t) => t.split("=") as [string, string]),
+    );
+    const wanted = {
+      "glibc.malloc.mmap_threshold": Number(tunables["glibc.malloc.mmap_threshold"]),
+      "glibc.malloc.trim_threshold": Number(tunables["glibc.malloc.trim_threshold"]),
+    };
+    expect(Object.values(wanted).every((v) => v > 0)).toBe(true);
+    // glibc ignores a misspelt tunable silently; its dynamic loader lists the values it took.
+    const loader = /\s(\/\S*ld-linux\S*)/.exec(
+      execFileSync("ldd", [process.execPath], { encoding: "utf8" }),
+    )?.[1];
+    expect(loader, "node's dynamic loader (glibc)").toBeDefined();
+    const listed = execFileSync(loader!, ["--list-tunables"], {
+      encoding: "utf8",
+      env: { GLIBC_TUNABLES: env.GLIBC_TUNABLES },
+    });
+    for (const [name, value] of Object.entries(wanted)) {
+      const took = new RegExp(`^${name.replaceAll(".", "\\.")}: (0x[0-9a-f]+)`, "m").exec(listed)?.[1];
+      expect(Number(took), name).toBe(value);
+    }
   });
 
   it("the gateway starts from the bundle with the unit's flags, serves /health and stops cleanly", async () => {
