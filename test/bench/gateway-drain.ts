@@ -1,12 +1,14 @@
 /**
- * Draining a backlog: with the broker stopped, a forwarder fills the journal with at least
- * `backlogMessages` messages (climate uplinks of `backlogDevices` devices, several frames each, all
- * acknowledged, so durable); then the broker starts again while other devices keep sending at a moderate
- * rate. The drain rate is the backlog divided by the time from the gateway's reconnect until the journal
- * holds less than 1 % of it; the live frames' latency over that time shows whether fresh data waits for
+ * Draining a backlog: with the broker stopped, a forwarder fills the journal with the climate uplinks of
+ * `backlogDevices` devices (several frames each, all acknowledged, so durable) that carry at least
+ * `backlogObservations` observations; then the broker starts again while other devices keep sending at a
+ * moderate rate. The drain rate is the backlog divided by the time from the gateway's reconnect until the
+ * journal holds less than 1 % of it, in observations and in messages (a message carries one datastream's
+ * observations of an uplink); the live frames' latency over that time shows whether fresh data waits for
  * the backlog.
  */
 import type { TestBroker } from "../support/mqtt-broker.ts";
+import { observationsIn } from "../support/observations.ts";
 import { UdpFeeder } from "./gateway-feeder.ts";
 import { type BenchDevice, buildDatagrams } from "./gateway-fleet.ts";
 import {
@@ -24,7 +26,7 @@ import { waitConnected } from "./gateway-throughput.ts";
 export interface DrainOptions {
   broker: TestBroker;
   fleet: readonly BenchDevice[];
-  backlogMessages: number;
+  backlogObservations: number;
   /** Devices [0, backlogDevices) make the backlog; the last `liveDevices` of the fleet the live traffic. */
   backlogDevices: number;
   liveDevices: number;
@@ -33,10 +35,12 @@ export interface DrainOptions {
 }
 
 export interface DrainResult {
+  backlogObservations: number;
   backlogMessages: number;
   drainS: number;
-  /** Backlog messages per second of drain. */
+  /** Backlog observations, and messages, per second of drain. */
   obsPerS: number;
+  messagesPerS: number;
   /** All messages PUBACKed per second during the drain (backlog and live). */
   totalAckedPerS: number;
   /** Live frames sent between the reconnect and the end of the drain. */
@@ -52,8 +56,12 @@ export async function benchDrain(o: DrainOptions): Promise<DrainResult> {
     await broker.stop();
     await waitUntil(async () => !(await readHealth(gw.httpPort)).connected, "the gateway to notice", 10_000);
 
-    const msgsPerFrame = messagesOfOneFrame(fleet[0]!, 1).length;
-    const frames = Math.ceil(o.backlogMessages / msgsPerFrame);
+    const oneFrame = messagesOfOneFrame(fleet[0]!, 1);
+    // The radio metadata message carries no observation.
+    const obsPerFrame = oneFrame
+      .filter((m) => m.topic.includes("/observations/"))
+      .reduce((n, m) => n + observationsIn(m).length, 0);
+    const frames = Math.ceil(o.backlogObservations / obsPerFrame);
     o.log(`gateway drain: ${frames} frames into the journal with the broker stopped`);
     const feeder = await UdpFeeder.open(gw.udp);
     await feeder.closedLoop({
@@ -68,7 +76,7 @@ export async function benchDrain(o: DrainOptions): Promise<DrainResult> {
     await broker.start();
     const liveEuis = fleet.slice(fleet.length - o.liveDevices).map((d) => d.input.devEui);
     watcher = await ObservationWatcher.open(broker.url, liveEuis);
-    const health = new HealthPoller(gw.httpPort, 50);
+    const health = new HealthPoller(gw.httpPort, 20);
     let done = false;
     const live = sendPaced(
       gw,
@@ -108,10 +116,14 @@ export async function benchDrain(o: DrainOptions): Promise<DrainResult> {
     const drainS = (drainedAt - connectedAt!) / 1000;
     const lat = watcher.latencies(connectedAt, drainedAt);
     const sentInWindow = liveSent.filter((t) => t >= connectedAt! && t < drainedAt).length;
+    // Drained: all but the 1 % left, of the messages and in proportion of the observations.
+    const drainedShare = (backlog - threshold) / backlog;
     return {
+      backlogObservations: frames * obsPerFrame,
       backlogMessages: backlog,
       drainS,
-      obsPerS: (backlog - threshold) / drainS,
+      obsPerS: (frames * obsPerFrame * drainedShare) / drainS,
+      messagesPerS: (backlog * drainedShare) / drainS,
       totalAckedPerS: acked / drainS,
       live: summarise(lat, sentInWindow),
     };
