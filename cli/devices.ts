@@ -6,16 +6,14 @@ import type { Command } from "commander";
 import {
   type Device,
   type DeviceInput,
-  loadRegistry,
-  loadRegistryOrEmpty,
   type Registry,
   RegistryError,
   type RegistryFile,
   SENSOR_KINDS,
-  saveRegistry,
   validateDevice,
   withoutKeys,
 } from "../gateway/lorawan/registry.ts";
+import { loadRegistry, loadRegistryOrEmpty, saveRegistry } from "../gateway/lorawan/registry-file.ts";
 import { UsageError } from "./usage-error.ts";
 
 export const DEFAULT_REGISTRY_PATH = "./devices.json";

@@ -6,13 +6,8 @@
 import { readFileSync } from "node:fs";
 import type { DestinationStream } from "pino";
 import { Journal, JournalCorruptError } from "./journal/journal.ts";
-import {
-  loadRegistry,
-  type Registry,
-  RegistryError,
-  type RegistryWatcher,
-  watchRegistry,
-} from "./lorawan/registry.ts";
+import { type Registry, RegistryError } from "./lorawan/registry.ts";
+import { loadRegistry, type RegistryWatcher, watchRegistry } from "./lorawan/registry-file.ts";
 import {
   buildDeviceMetadataMessage,
   buildDeviceRemovedMessage,

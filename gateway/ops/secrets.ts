@@ -3,6 +3,7 @@
 // registry applies to its session keys. Messages name the file and the field, never the secret.
 import { closeSync, fstatSync, openSync, readFileSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
+import { shellQuote } from "../lorawan/registry-file.ts";
 
 /** `{"env": "MQTT_PASSWORD"}` or `{"file": "/etc/openherz/mqtt-password"}`. */
 export type SecretRef = { env: string } | { file: string };
@@ -129,8 +130,4 @@ export function errnoText(err: unknown): string {
   if (code === "EACCES" || code === "EPERM") return "permission denied";
   if (code === "EISDIR") return "is a directory";
   return code ?? String((err as Error).message ?? err);
-}
-
-export function shellQuote(path: string): string {
-  return /^[\w./@%+=:,-]+$/.test(path) ? path : `'${path.replaceAll("'", `'\\''`)}'`;
 }

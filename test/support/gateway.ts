@@ -7,7 +7,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { DestinationStream } from "pino";
-import { type DeviceInput, saveRegistry } from "../../gateway/lorawan/registry.ts";
+import type { DeviceInput } from "../../gateway/lorawan/registry.ts";
+import { saveRegistry } from "../../gateway/lorawan/registry-file.ts";
 
 export const REPO_ROOT = resolve(import.meta.dirname, "../..");
 export const SENSORNET_BIN = join(REPO_ROOT, "bin/sensornet.js");

@@ -5,12 +5,11 @@ import { randomBytes } from "node:crypto";
 import {
   type Device,
   type DeviceInput,
-  loadRegistryOrEmpty,
   RegistryError,
   type RegistryFile,
-  saveRegistry,
   validateDevice,
 } from "../../gateway/lorawan/registry.ts";
+import { loadRegistryOrEmpty, saveRegistry } from "../../gateway/lorawan/registry-file.ts";
 import { FlashError } from "./errors.ts";
 
 export class EntryInputError extends Error {

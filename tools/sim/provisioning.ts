@@ -3,12 +3,8 @@
  * device registry entries (devices.json, gateway/lorawan/README.md) and each node's configuration, the
  * FPort 10 CBOR map (shared/PAYLOAD.md) written through the module's downlink path at first boot.
  */
-import {
-  type DeviceInput,
-  type RegistryFile,
-  saveRegistry,
-  validateRegistry,
-} from "../../gateway/lorawan/registry.ts";
+import { type DeviceInput, type RegistryFile, validateRegistry } from "../../gateway/lorawan/registry.ts";
+import { saveRegistry } from "../../gateway/lorawan/registry-file.ts";
 import { encodeConfig } from "../../shared/payload/index.ts";
 import type { FleetSpec, NodeKind, NodeSpec } from "./fleet-spec.ts";
 

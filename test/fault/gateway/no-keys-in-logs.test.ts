@@ -12,7 +12,7 @@ import { mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { saveRegistry } from "../../../gateway/lorawan/registry.ts";
+import { saveRegistry } from "../../../gateway/lorawan/registry-file.ts";
 import { rxpk, uplink, VirtualForwarder } from "../../integration/gateway/helpers.ts";
 import { spawnGateway, writeGatewayFiles } from "../../support/gateway.ts";
 import { collect, mosquittoAvailable, startBroker, type TestBroker } from "../../support/mqtt-broker.ts";

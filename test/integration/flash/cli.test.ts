@@ -5,7 +5,7 @@ import { chmodSync, existsSync, readFileSync, realpathSync } from "node:fs";
 import { join } from "node:path";
 import { SerialPort } from "serialport";
 import { afterEach, describe, expect, it } from "vitest";
-import { loadRegistry } from "../../../gateway/lorawan/registry.ts";
+import { loadRegistry } from "../../../gateway/lorawan/registry-file.ts";
 import { type Gateway, startGateway } from "../../../gateway/main.ts";
 import { loadConfig } from "../../../gateway/ops/config.ts";
 import { candidatesOf, keyCheckValue, listSerialPorts } from "../../../tools/flash/index.ts";

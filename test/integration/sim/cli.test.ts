@@ -5,7 +5,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadRegistry } from "../../../gateway/lorawan/registry.ts";
+import { loadRegistry } from "../../../gateway/lorawan/registry-file.ts";
 import { encodePullAck, encodePushAck, parseDatagram } from "../../../gateway/radio/semtech-udp-codec.ts";
 import { runSensornet, SENSORNET_BIN } from "../../support/gateway.ts";
 

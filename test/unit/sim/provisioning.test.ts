@@ -2,7 +2,7 @@ import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { loadRegistry } from "../../../gateway/lorawan/registry.ts";
+import { loadRegistry } from "../../../gateway/lorawan/registry-file.ts";
 import { decodeConfig } from "../../../shared/payload/index.ts";
 import { autoSf, DEFAULT_START_S, describeFleet } from "../../../tools/sim/fleet-spec.ts";
 import { provisioningConfig, registryFile, writeRegistry } from "../../../tools/sim/provisioning.ts";

@@ -5,18 +5,20 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
   createRegistry,
   emptyRegistryFile,
-  loadRegistry,
   parseRegistry,
   type Registry,
   RegistryError,
   redact,
-  saveRegistry,
-  serializeRegistry,
   validateDevice,
   validateRegistry,
-  watchRegistry,
   withoutKeys,
 } from "../../../../gateway/lorawan/registry.ts";
+import {
+  loadRegistry,
+  saveRegistry,
+  serializeRegistry,
+  watchRegistry,
+} from "../../../../gateway/lorawan/registry-file.ts";
 import { APP_SKEY, NWK_SKEY, testDevice } from "./helpers.ts";
 
 function fileWith(devices: unknown[]) {

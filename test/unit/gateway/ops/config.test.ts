@@ -2,7 +2,7 @@ import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { serializeRegistry } from "../../../../gateway/lorawan/registry.ts";
+import { serializeRegistry } from "../../../../gateway/lorawan/registry-file.ts";
 import {
   ConfigError,
   checkConfig,
