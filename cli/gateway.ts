@@ -1,6 +1,6 @@
 // `sensornet gateway`: run the gateway daemon, check its config, or print the annotated config template. A
-// thin layer over gateway/main.ts and gateway/ops/config.ts, loaded only when this subcommand runs, so the
-// other subcommands never load MQTT, SQLite or serialport.
+// thin layer over gateway/main.ts (the process around gateway/gateway.ts) and gateway/ops/config.ts, loaded
+// only when this subcommand runs, so the other subcommands never load MQTT, SQLite or serialport.
 import type { Command } from "commander";
 import { UsageError } from "./usage-error.ts";
 

@@ -9,7 +9,7 @@
 //   bed.observations()                      // observations deduplicated by @iot.id
 //   bed.truth                               // what the sensors saw and what went on air
 //   await bed.stop();
-import { type Gateway, startGateway } from "../../gateway/main.ts";
+import { type Gateway, startGateway } from "../../gateway/gateway.ts";
 import type { ObservationEnvelope, RadioMetadataPayload } from "../../gateway/observations/index.ts";
 import { loadConfig } from "../../gateway/ops/config.ts";
 import { decodeUplink } from "../../shared/payload/index.ts";

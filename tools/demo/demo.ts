@@ -13,7 +13,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Gateway, startGateway } from "../../gateway/main.ts";
+import { type Gateway, startGateway } from "../../gateway/gateway.ts";
 import { parseConfig } from "../../gateway/ops/config.ts";
 import { describeFleet, Fleet, type KindMix, type Speed, writeRegistry } from "../sim/index.ts";
 import { type EmbeddedBroker, startEmbeddedBroker } from "./broker.ts";

@@ -13,7 +13,7 @@
 import { createSocket, type Socket } from "node:dgram";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Gateway, startGateway } from "../../../gateway/main.ts";
+import { type Gateway, startGateway } from "../../../gateway/gateway.ts";
 import { loadConfig } from "../../../gateway/ops/config.ts";
 import { encodePushData, PULL_DATA, type RxpkJson } from "../../../gateway/radio/semtech-udp-codec.ts";
 import { encodeClimate } from "../../../shared/payload/index.ts";

@@ -4,8 +4,8 @@
 // topics, what is retained, what never appears on the open-data topics, and when PUSH_ACK is sent.
 import Database from "better-sqlite3";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { type Gateway, startGateway } from "../../../gateway/gateway.ts";
 import { saveRegistry } from "../../../gateway/lorawan/registry-file.ts";
-import { type Gateway, startGateway } from "../../../gateway/main.ts";
 import { batchId, type ObservationEnvelope } from "../../../gateway/observations/index.ts";
 import { loadConfig } from "../../../gateway/ops/config.ts";
 import { unixToGpsMs } from "../../../gateway/radio/semtech-udp-codec.ts";
