@@ -2,14 +2,16 @@
  * Gateway figures against a real Mosquitto, with the gateway as a real process (`sensornet gateway`):
  * sustained throughput UDP → journal → PUBACK and its CPU and disk cost, plain mqtt.js QoS 1 publishing to
  * the same broker as the baseline, latency at a moderate fixed rate, RSS with a 10,000-device registry,
- * and the drain of a 100,000-observation backlog while live traffic flows. How each is measured: the modules
+ * the drain of a 100,000-observation backlog while live traffic flows, and the memory of the gateway as
+ * deployed with a full journal against the unit's MemoryMax. How each is measured: the modules
  * gateway-*.ts next to this one. The machine is shared and noisy: rates are medians of 1 s slices, and
  * the ratio to the baseline measured minutes apart in the same run is the figure to compare across runs.
  */
-import { BUNDLE, deployedLaunch, UNIT } from "../support/deploy.ts";
+import { BUNDLE, deployedLaunch, readMemoryMaxMb, UNIT } from "../support/deploy.ts";
 import { findMosquitto } from "../support/mqtt-broker.ts";
 import { benchDrain } from "./gateway-drain.ts";
 import { climatePayloadBytes, createFleet, verifyFleetBuilder } from "./gateway-fleet.ts";
+import { benchFullJournal } from "./gateway-full-journal.ts";
 import { BENCH_BROKER_CONFIG, brokerPid, median, startBenchBroker } from "./gateway-harness.ts";
 import { benchLatency } from "./gateway-latency.ts";
 import { benchMemory } from "./gateway-memory.ts";
@@ -33,6 +35,7 @@ export const benchGateway: Bench = async (ctx) => {
   }
   // The memory target applies to the gateway as deployed: fails here, before the long runs, without the bundle.
   const deployed = deployedLaunch();
+  const memoryMaxMb = readMemoryMaxMb();
   const deployedEnvironment = Object.entries(deployed.env)
     .map(([name, value]) => `${name}=${value}`)
     .join(" ");
@@ -103,6 +106,14 @@ export const benchGateway: Bench = async (ctx) => {
       liveRatePerS: 50,
       log: ctx.log,
     });
+    // 45,000 frames of 4 messages (~7 KB) pass the default bound of 256 MiB.
+    const fullJournal = await benchFullJournal({
+      broker,
+      fleet,
+      frames: 45_000,
+      launch: deployed,
+      log: ctx.log,
+    });
 
     const ratio = (tput.framesPerS * tput.msgsPerFrame) / raw.msgsPerS;
     Object.assign(section.metrics, {
@@ -144,6 +155,14 @@ export const benchGateway: Bench = async (ctx) => {
       "gateway.drain_total_acked_per_s": round(drain.totalAckedPerS, 0),
       "gateway.drain_live_latency_p50_ms": round(drain.live.p50Ms, 1),
       "gateway.drain_live_latency_p99_ms": round(drain.live.p99Ms, 1),
+      "gateway.full_journal_messages": fullJournal.messages,
+      "gateway.full_journal_dropped_by_size": fullJournal.droppedBySize,
+      "gateway.full_journal_rss_mb": round(fullJournal.full.rssMb, 1),
+      "gateway.full_journal_heap_used_mb": round(fullJournal.full.heapUsedMb, 1),
+      "gateway.full_journal_fill_peak_rss_mb": round(fullJournal.fillPeakRssMb, 1),
+      "gateway.full_journal_restart_rss_mb": round(fullJournal.restarted.rssMb, 1),
+      "gateway.full_journal_drain_peak_rss_mb": round(fullJournal.drainPeakRssMb, 1),
+      "gateway.full_journal_drain_s": round(fullJournal.drainS, 1),
       "gateway.disk_bytes_per_frame": round(tput.diskBytesPerFrame, 0),
       "gateway.journal_file_bytes": tput.journalFileBytes,
       "gateway.payload_bytes": round(climatePayloadBytes(), 1),
@@ -237,6 +256,18 @@ export const benchGateway: Bench = async (ctx) => {
           `${f0(drain.live.p50Ms)} / ${f0(drain.live.p99Ms)}`,
           "",
           "",
+        ],
+        [
+          `full journal as deployed, ${f0(fullJournal.messages)} messages (${f0(fullJournal.droppedBySize)} dropped): RSS / V8 heap (MB)`,
+          `${f1(fullJournal.full.rssMb)} / ${f1(fullJournal.full.heapUsedMb)}`,
+          "",
+          "",
+        ],
+        [
+          "  peak RSS filling / after kill -9, restart and drain (MB)",
+          `${f1(fullJournal.fillPeakRssMb)} / ${f1(fullJournal.drainPeakRssMb)}`,
+          `< ${memoryMaxMb} (MemoryMax)`,
+          verdict(Math.max(fullJournal.fillPeakRssMb, fullJournal.drainPeakRssMb) < memoryMaxMb),
         ],
         ["disk bytes written per frame (gateway process)", f0(tput.diskBytesPerFrame), "", ""],
         ["  journal file + WAL at the end of the run (MB)", f1(tput.journalFileBytes / 2 ** 20), "", ""],

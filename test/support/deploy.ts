@@ -52,6 +52,13 @@ export function readEnvironment(unitPath = UNIT_FILE): Record<string, string> {
   return env;
 }
 
+/** MemoryMax= of the unit in MiB (written as <n>M there). */
+export function readMemoryMaxMb(unitPath = UNIT_FILE): number {
+  const value = /^\s*MemoryMax\s*=\s*(\d+)M\s*$/m.exec(readUnit(unitPath))?.[1];
+  if (value === undefined) throw new Error(`${unitPath}: no MemoryMax=<n>M line`);
+  return Number(value);
+}
+
 /** ExecStart= of the unit, split into its parts. Throws if it is missing or not a plain `node … script …`. */
 export function readExecStart(unitPath = UNIT_FILE): ExecStart {
   const lines = readUnit(unitPath)

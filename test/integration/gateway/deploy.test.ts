@@ -10,7 +10,7 @@ import {
   INSTALL_DIR,
   readEnvironment,
   readExecStart,
-  UNIT_FILE,
+  readMemoryMaxMb,
 } from "../../support/deploy.ts";
 import { REPO_ROOT, runSensornet, spawnGateway, writeGatewayFiles } from "../../support/gateway.ts";
 import { startBroker, type TestBroker } from "../../support/mqtt-broker.ts";
@@ -114,8 +114,7 @@ describe("systemd unit", () => {
     const oldSpaceMb = flag("max-old-space-size");
     expect(oldSpaceMb).toBeGreaterThanOrEqual(128);
     expect(flag("max-semi-space-size")).toBeGreaterThan(0);
-    const memoryMax = /^MemoryMax=(\d+)M$/m.exec(readFileSync(UNIT_FILE, "utf8"))?.[1];
-    expect(oldSpaceMb).toBeLessThan(Number(memoryMax));
+    expect(oldSpaceMb).toBeLessThan(readMemoryMaxMb());
     // A misspelt flag makes node exit with "bad option" before the script runs.
     const run = await runSensornet(["--version"], { entry: DIST.entry, nodeArgs: exec.nodeArgs });
     expect(run).toMatchObject({ code: 0, stderr: "" });
