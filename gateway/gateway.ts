@@ -5,6 +5,7 @@
 // logged and counted, never fatal.
 import { readFileSync } from "node:fs";
 import type { DestinationStream } from "pino";
+import { renderStoredFrame } from "./frame-record.ts";
 import { Journal } from "./journal/journal.ts";
 import type { Registry } from "./lorawan/registry.ts";
 import { loadRegistry, type RegistryWatcher, watchRegistry } from "./lorawan/registry-file.ts";
@@ -114,7 +115,7 @@ export class Gateway {
   async start(): Promise<void> {
     const c = this.config;
     this.log.info({ version: VERSION, config: redactedConfig(c) }, "gateway starting");
-    this.journal = await step("journal", () => Journal.open(c.journal)); // 1. durable state and FCnt
+    this.journal = await step("journal", () => this.openJournal()); // 1. durable state and FCnt
     await step("registry", () => this.loadRegistry()); // 2. who may talk to us (+ watch)
     await step("http", () => this.startOps()); // 3. metrics and /health
     this.startClock(); // 4. time policy
@@ -328,6 +329,21 @@ export class Gateway {
       ...devices.map((d) => buildDeviceMetadataMessage(d, this.topics)),
       ...[...this.removed].map((devEui) => buildDeviceRemovedMessage(devEui, this.topics)),
     ];
+  }
+
+  /** The journal stores each frame's record and renders its messages again when it reads them back. */
+  private openJournal(): Journal {
+    return Journal.open({
+      ...this.config.journal,
+      render: renderStoredFrame,
+      onUnrenderable: (id, detail) =>
+        this.rateLog.log(
+          "journal_unrenderable",
+          { id, detail },
+          "a stored message could not be rendered from its frame record: dropped",
+          "error",
+        ),
+    });
   }
 
   /** Before each scrape: gauges and counters kept by the parts themselves. */

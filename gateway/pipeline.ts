@@ -18,6 +18,7 @@
 // its later frames are held behind them, so its counter and its messages stay in order. The decoder sees
 // the held counters, so a held frame cannot be accepted twice.
 import { type DecodedUplink, decodeUplink } from "../shared/payload/index.ts";
+import { FRAME_RECORD_VERSION, type FrameRecord, renderFrame } from "./frame-record.ts";
 import type { Journal, OutgoingMessage } from "./journal/journal.ts";
 import { DedupCache } from "./lorawan/dedup.ts";
 import type { Registry } from "./lorawan/registry.ts";
@@ -30,12 +31,7 @@ import {
   type UplinkDrop,
 } from "./lorawan/uplink-decoder.ts";
 import type { ObservationGrouping } from "./observations/envelope.ts";
-import {
-  buildObservationMessages,
-  buildRadioMetadataMessage,
-  type ObservationTimes,
-  type TopicScheme,
-} from "./observations/index.ts";
+import type { DeviceInfo, ObservationTimes, TopicScheme } from "./observations/index.ts";
 import { chooseUplinkTime, isPlausibleTime, monotonicNowMs } from "./ops/clock.ts";
 import type { RateLimitedLog } from "./ops/logger.ts";
 import type { FrameDropReason, GatewayMetrics } from "./ops/metrics.ts";
@@ -148,8 +144,10 @@ interface Work {
   receivedMonotonicMs: number;
   /** The clock was valid at reception, so frame.receivedAtMs is a wall time to trust. */
   clockValidAtReception: boolean;
-  /** The entry's messages for the frame's times; absent for an entry that only persists the FCnt. */
-  build?: (times: ObservationTimes) => OutgoingMessage[];
+  /** The frame's record for its times (its messages render from it); absent for an entry that only persists the FCnt. */
+  record?: (times: ObservationTimes) => FrameRecord;
+  /** The payload as decoded on acceptance (undefined: it did not decode); null: decode it when rendering. */
+  decoded?: DecodedUplink | undefined | null;
 }
 
 interface Held {
@@ -183,6 +181,29 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     lastFcnt: (devEui) => maxDefined(journal.lastFcnt(devEui), heldDevices.get(devEui)),
     dedup: options.dedup ?? new DedupCache<FirstAcceptance>(),
   });
+
+  /** The part of a frame's record every reception has; renderFrame() shows the reception at the resolved time. */
+  const recordOf = (
+    devEui: string,
+    devAddr: string,
+    fcnt32: number,
+    fport: number,
+    frame: RadioFrame,
+    times: ObservationTimes,
+  ): FrameRecord => {
+    const { receivedAtMs, gpsTimeMs, source, radio } = frame;
+    return {
+      v: FRAME_RECORD_VERSION,
+      devEui,
+      devAddr,
+      fcnt32,
+      fport,
+      times,
+      reception: { receivedAtMs, ...(gpsTimeMs === undefined ? {} : { gpsTimeMs }), source, radio },
+      topicPrefix: topics.prefix,
+      grouping,
+    };
+  };
 
   const handleFrame = (frame: RadioFrame): Promise<void> => {
     const reception: Reception = { receivedMonotonicMs: monotonicNow(), clockValidAtReception: clock.valid };
@@ -219,18 +240,19 @@ export function createPipeline(options: PipelineOptions): Pipeline {
         "payload not decodable; frame counter kept",
       );
     }
-    const radioRef = { devEui: a.devEui, devAddr: a.devAddr, fcnt32: a.fcnt32, fport: a.fport };
+    const info = deviceInfo(device);
+    const payload = Buffer.from(a.payload.buffer, a.payload.byteOffset, a.payload.byteLength).toString("hex");
     return submit({
       devEui: a.devEui,
       fcnt32: a.fcnt32,
       frame: a.frame,
       ...reception,
-      build: (times) => [
-        ...(decoded === undefined
-          ? []
-          : buildObservationMessages(a, decoded, device, times, { topics, grouping })),
-        buildRadioMetadataMessage({ ...radioRef, frame: receivedAt(a.frame, times) }, topics),
-      ],
+      decoded,
+      record: (times) => ({
+        ...recordOf(a.devEui, a.devAddr, a.fcnt32, a.fport, a.frame, times),
+        payload,
+        device: info,
+      }),
     });
   };
 
@@ -262,19 +284,14 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       fcnt32: undefined,
       frame,
       ...reception,
-      build: (times) => [
-        buildRadioMetadataMessage(
-          { devEui, devAddr, fcnt32, fport, frame: receivedAt(frame, times) },
-          topics,
-        ),
-      ],
+      record: (times) => recordOf(devEui, devAddr, fcnt32, fport, frame, times),
     });
   };
 
   /** Journals the work now, or holds it while its time is unknown or its device has held work. */
   const submit = (work: Work): Promise<void> => {
-    const times = work.build === undefined ? undefined : timesOf(work);
-    const needsTime = work.build !== undefined && times === undefined;
+    const times = work.record === undefined ? undefined : timesOf(work);
+    const needsTime = work.record !== undefined && times === undefined;
     if (needsTime || heldDevices.has(work.devEui)) return hold(work);
     return append(work, times);
   };
@@ -327,8 +344,8 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       log.log("clock_valid", { frames: items.length }, "clock valid: journaling held frames", "info");
     }
     for (const h of items) {
-      const times = h.work.build === undefined ? undefined : timesOf(h.work);
-      if (h.work.build !== undefined && times === undefined) {
+      const times = h.work.record === undefined ? undefined : timesOf(h.work);
+      if (h.work.record !== undefined && times === undefined) {
         h.reject(new Error("clock reported valid but the frame's time is still unknown"));
         continue;
       }
@@ -339,9 +356,12 @@ export function createPipeline(options: PipelineOptions): Pipeline {
 
   const append = (work: Work, times: ObservationTimes | undefined): Promise<void> => {
     let messages: OutgoingMessage[] = [];
-    if (work.build !== undefined && times !== undefined) {
+    let record: string | undefined;
+    if (work.record !== undefined && times !== undefined) {
       try {
-        messages = work.build(times);
+        const frameRecord = work.record(times);
+        messages = renderFrame(frameRecord, topics, work.decoded ?? null);
+        record = JSON.stringify(frameRecord);
       } catch (err) {
         metrics.frameDropped("observation_build_failed");
         log.log(
@@ -358,7 +378,12 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     if (messages.length === 0 && !advances) return RESOLVED;
     let appended: Promise<void>;
     try {
-      appended = journal.append({ devEui: work.devEui, messages, ...(advances && { fcnt32: work.fcnt32 }) });
+      appended = journal.append({
+        devEui: work.devEui,
+        messages,
+        ...(record !== undefined && messages.length > 0 && { record }),
+        ...(advances && { fcnt32: work.fcnt32 }),
+      });
     } catch (err) {
       appended = Promise.reject(err);
     }
@@ -423,9 +448,10 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   };
 }
 
-/** The frame as radio metadata shows it: reception at the resolved time, not a wall clock of 1970. */
-function receivedAt(frame: RadioFrame, times: ObservationTimes): RadioFrame {
-  return { ...frame, receivedAtMs: times.resultTimeMs };
+/** The registry fields the envelopes use: a record keeps them, so a later change does not alter its messages. */
+function deviceInfo(device: DeviceInfo): DeviceInfo {
+  const { devEui, name, location, sensors, licence, directionAB, installedAt } = device;
+  return { devEui, name, location, sensors, licence, directionAB, installedAt };
 }
 
 function gpsOf(frame: RadioFrame): { gpsTimeMs?: number } {

@@ -26,6 +26,12 @@ export interface JournalEntry {
   /** New 32-bit FCnt of the device, persisted in the same transaction as the messages. */
   fcnt32?: number;
   messages: OutgoingMessage[];
+  /**
+   * A compact form the messages were rendered from (e.g. the frame), stored in the file instead of their
+   * payloads; `render` (JournalOptions) must give the same messages back from it. The journal keeps the
+   * rendered messages in memory meanwhile, so it renders again only after a restart or beyond its cache.
+   */
+  record?: string;
 }
 
 export interface StoredMessage extends OutgoingMessage {
@@ -48,6 +54,14 @@ export interface JournalOptions {
    */
   memoryCacheBytes?: number;
   /**
+   * The messages of an entry's `record` again, for reading them back from the file; required to append
+   * entries with a record. A stored message it does not give back (or a throw) is dropped and counted as
+   * `droppedUnrenderable`, e.g. after an upgrade that renders a frame differently.
+   */
+  render?: (record: string) => OutgoingMessage[];
+  /** Told of each message dropped because its record did not render it (for the log). */
+  onUnrenderable?: (id: string, detail: string) => void;
+  /**
    * Clock for timestamps and ages, for tests. Without it, rows are stamped with Date.now() and ages are
    * measured on the monotonic clock, so an NTP step after boot does not make fresh messages look old.
    */
@@ -64,6 +78,8 @@ export interface JournalStats {
   deleted: number;
   droppedBySize: number;
   droppedByAge: number;
+  /** Messages stored as a record that `render` did not give back when they were read from the file. */
+  droppedUnrenderable: number;
   commits: number;
   /** Database file plus its WAL, in bytes. */
   fileBytes: number;
@@ -93,15 +109,17 @@ interface MessageRow {
   qos: 0 | 1;
   deviceKey: string;
   createdAtMs: number;
+  /** The entry's record, when the payload was stored as one (then `payload` is empty). */
+  record: string | null;
 }
 
 const MAX_FCNT32 = 0xffff_ffff;
 const DEFAULT_MEMORY_CACHE_BYTES = 8 * 2 ** 20;
 /** Values per row of `messages`, and rows per multi-row INSERT (one native call instead of 32). */
-const COLUMNS = 9;
+const COLUMNS = 10;
 const INSERT_CHUNK = 32;
 const INSERT_SQL =
-  "INSERT INTO messages (seq, id, topic, payload, retain, qos, device_key, created_at_ms, bytes) VALUES ";
+  "INSERT INTO messages (seq, id, topic, payload, retain, qos, device_key, created_at_ms, bytes, record) VALUES ";
 const ROW_PLACEHOLDERS = `(${Array(COLUMNS).fill("?").join(", ")})`;
 
 export class Journal {
@@ -136,7 +154,14 @@ export class Journal {
   private lastSeq: number;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
-  private counters = { appended: 0, deleted: 0, droppedBySize: 0, droppedByAge: 0, commits: 0 };
+  private counters = {
+    appended: 0,
+    deleted: 0,
+    droppedBySize: 0,
+    droppedByAge: 0,
+    droppedUnrenderable: 0,
+    commits: 0,
+  };
 
   static open(opts: JournalOptions): Journal {
     validateOptions(opts);
@@ -178,7 +203,7 @@ export class Journal {
       // together, so one statement serves many rows (a statement per row cost ~3 µs per message each way).
       deleteRange: db.prepare("DELETE FROM messages WHERE seq BETWEEN ? AND ?"),
       selectRange: db.prepare<[number, number], MessageRow>(
-        "SELECT seq, id, topic, payload, retain, qos, device_key AS deviceKey, created_at_ms AS createdAtMs" +
+        "SELECT seq, id, topic, payload, retain, qos, device_key AS deviceKey, created_at_ms AS createdAtMs, record" +
           " FROM messages WHERE seq BETWEEN ? AND ? ORDER BY seq",
       ),
     };
@@ -222,6 +247,9 @@ export class Journal {
   append(entry: JournalEntry): Promise<void> {
     if (this.closed) return Promise.reject(new JournalClosedError("journal is closed"));
     const { devEui, fcnt32 } = entry;
+    if (entry.record !== undefined && this.opts.render === undefined) {
+      return Promise.reject(new TypeError("an entry with a record needs the journal's render option"));
+    }
     if (fcnt32 !== undefined) {
       if (!Number.isInteger(fcnt32) || fcnt32 < 0 || fcnt32 > MAX_FCNT32) {
         return Promise.reject(new RangeError(`fcnt32 must be an integer 0..2^32-1, got ${fcnt32}`));
@@ -249,6 +277,7 @@ export class Journal {
       if (hit === undefined) uncached.push(seq);
       else out.push(hit.message);
     }
+    const rendered = new Map<string, OutgoingMessage[] | undefined>();
     for (const [first, last] of seqRuns(uncached)) {
       const rows = this.stmt.selectRange.all(first, last);
       let r = 0;
@@ -259,12 +288,45 @@ export class Journal {
           this.index.ack([seq]);
           continue;
         }
-        out.push({ ...row, retain: row.retain !== 0 });
+        const payload = row.record === null ? row.payload : this.renderedPayload(row, rendered);
+        if (payload === undefined) continue;
+        const { id, topic, qos, deviceKey, createdAtMs } = row;
+        out.push({ seq, id, topic, payload, retain: row.retain !== 0, qos, deviceKey, createdAtMs });
       }
     }
     // Callers rely on seq order within a device; hits and misses were collected apart.
     if (uncached.length > 0 && uncached.length < out.length) out.sort((a, b) => a.seq - b.seq);
     return out;
+  }
+
+  /**
+   * The payload of a message stored as its entry's record: rendered again (once per record and take), or
+   * undefined when the record does not give it back; then the message is dropped and counted.
+   */
+  private renderedPayload(
+    row: MessageRow,
+    rendered: Map<string, OutgoingMessage[] | undefined>,
+  ): string | undefined {
+    const record = row.record!;
+    let failure: string | undefined;
+    if (!rendered.has(record)) {
+      try {
+        rendered.set(record, this.opts.render?.(record));
+      } catch (err) {
+        failure = (err as Error).message;
+        rendered.set(record, undefined);
+      }
+    }
+    const payload = rendered.get(record)?.find((m) => m.id === row.id)?.payload;
+    if (payload === undefined) {
+      this.opts.onUnrenderable?.(row.id, failure ?? "its record renders no message with this id");
+      // Taken, so in flight: removed from the queue as if delivered, and counted apart.
+      this.index.ack([row.seq]);
+      this.counters.droppedUnrenderable++;
+      this.forget([row.seq]);
+      this.scheduleCommit();
+    }
+    return payload;
   }
 
   /** Deletes delivered messages; the DELETE goes into the next commit. */
@@ -341,10 +403,12 @@ export class Journal {
     const values: unknown[] = []; // COLUMNS per message
     const added: Array<{ message: StoredMessage; bytes: number }> = [];
     for (const { entry } of batch) {
+      const record = entry.record ?? null;
       for (const m of entry.messages) {
         const seq = ++this.lastSeq;
         const bytes = Buffer.byteLength(m.id) + Buffer.byteLength(m.topic) + Buffer.byteLength(m.payload);
-        values.push(seq, m.id, m.topic, m.payload, m.retain ? 1 : 0, m.qos, m.deviceKey, now, bytes);
+        const stored = record === null ? m.payload : "";
+        values.push(seq, m.id, m.topic, stored, m.retain ? 1 : 0, m.qos, m.deviceKey, now, bytes, record);
         const { id, topic, payload, retain, qos, deviceKey } = m;
         added.push({ message: { seq, id, topic, payload, retain, qos, deviceKey, createdAtMs: now }, bytes });
       }

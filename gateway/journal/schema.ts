@@ -1,7 +1,10 @@
 import type BetterSqlite3 from "better-sqlite3";
 
-/** Bumped when the tables change; a file with a newer version is refused rather than misread. */
-export const SCHEMA_VERSION = 1;
+/**
+ * Bumped when the tables change; a file with a newer version is refused rather than misread, an older one
+ * is migrated on open. 2: messages.record (a message stored as its entry's record, payload empty).
+ */
+export const SCHEMA_VERSION = 2;
 
 /**
  * Connection settings, applied on every open (only `journal_mode` is stored in the file). Why each one:
@@ -35,7 +38,8 @@ CREATE TABLE IF NOT EXISTS messages (
   qos           INTEGER NOT NULL,
   device_key    TEXT    NOT NULL,
   created_at_ms INTEGER NOT NULL,
-  bytes         INTEGER NOT NULL
+  bytes         INTEGER NOT NULL,
+  record        TEXT
 );
 CREATE TABLE IF NOT EXISTS fcnt (
   dev_eui       TEXT    PRIMARY KEY,
@@ -59,6 +63,8 @@ export function migrate(db: BetterSqlite3.Database): void {
     );
   }
   db.transaction(() => {
+    // Version 1 had no record column; its rows keep their payloads (record NULL).
+    if (version === 1) db.exec("ALTER TABLE messages ADD COLUMN record TEXT");
     db.exec(CREATE_SCHEMA);
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
   }).immediate();

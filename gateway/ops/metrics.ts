@@ -17,6 +17,8 @@ export interface JournalSnapshot {
   bytes: number;
   droppedBySize: number;
   droppedByAge: number;
+  /** Stored messages whose record no longer rendered them (e.g. after an upgrade). */
+  droppedUnrenderable?: number;
   fileBytes?: number;
 }
 
@@ -80,9 +82,11 @@ export function createGatewayMetrics(options: GatewayMetricsOptions = {}): Gatew
   const journalMessages = gauge("journal_messages", "Messages queued in the journal");
   const journalBytes = gauge("journal_bytes", "Bytes of the messages queued in the journal");
   const journalFileBytes = gauge("journal_file_bytes", "Size of the journal's SQLite file");
-  const journalDropped = counter("journal_dropped_total", "Messages dropped by the journal's bound", [
-    "reason",
-  ]);
+  const journalDropped = counter(
+    "journal_dropped_total",
+    "Messages dropped by the journal: its bounds (size, age), or a stored record that no longer renders",
+    ["reason"],
+  );
   const published = counter("mqtt_published_total", "Messages published (QoS 1)");
   const acked = counter("mqtt_acked_total", "Messages acknowledged by the broker (PUBACK)");
   const connected = gauge("mqtt_connected", "1 while connected to the broker");
@@ -101,7 +105,7 @@ export function createGatewayMetrics(options: GatewayMetricsOptions = {}): Gatew
   buildInfo.set({ version: options.version ?? "unknown" }, 1);
   for (const source of ["udp", "serial"] as const) received.inc({ source }, 0);
   for (const reason of options.knownDropReasons ?? []) dropped.inc({ reason: label(reason) }, 0);
-  for (const reason of ["size", "age"]) journalDropped.inc({ reason }, 0);
+  for (const reason of ["size", "age", "unrenderable"]) journalDropped.inc({ reason }, 0);
   for (const c of [accepted, duplicates, fcntGaps, fcntMissed, journaled, published, acked, reconnects])
     c.inc(0);
   connected.set(0);
@@ -135,6 +139,11 @@ export function createGatewayMetrics(options: GatewayMetricsOptions = {}): Gatew
       const byAge = stats.droppedByAge - (lastJournal?.droppedByAge ?? 0);
       journalDropped.inc({ reason: "size" }, bySize >= 0 ? bySize : stats.droppedBySize);
       journalDropped.inc({ reason: "age" }, byAge >= 0 ? byAge : stats.droppedByAge);
+      const unrenderable = (stats.droppedUnrenderable ?? 0) - (lastJournal?.droppedUnrenderable ?? 0);
+      journalDropped.inc(
+        { reason: "unrenderable" },
+        unrenderable >= 0 ? unrenderable : (stats.droppedUnrenderable ?? 0),
+      );
       lastJournal = { ...stats };
     },
     published: (count = 1) => published.inc(count),

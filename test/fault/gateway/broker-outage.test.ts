@@ -150,6 +150,7 @@ describe.runIf(mosquittoAvailable())(
       m = await t.metrics();
       expect(m("mqtt_connected")).toBe(1);
       expect(m('journal_dropped_total{reason="size"}')).toBe(0);
+      expect(m('journal_dropped_total{reason="unrenderable"}')).toBe(0);
 
       const delivery = analyse(t.subscriber.messages);
       const lost = t.keys(stream.acked).filter((k) => !delivery.byKey.has(k));

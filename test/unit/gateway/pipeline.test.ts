@@ -1,10 +1,12 @@
 // The pipeline against a real journal file, with a clock the test controls: outcomes per frame, counters,
 // radio metadata of duplicates, the FCnt of frames whose payload is broken, and the time policy (frames
 // without trustworthy time are held, unacknowledged, until the clock is valid; nothing is ever stamped 1970).
+
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { renderStoredFrame } from "../../../gateway/frame-record.ts";
 import { Journal, type JournalEntry } from "../../../gateway/journal/journal.ts";
 import { DedupCache } from "../../../gateway/lorawan/dedup.ts";
 import type { Registry } from "../../../gateway/lorawan/registry.ts";
@@ -32,7 +34,7 @@ afterEach(async () => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-function openJournal(): Journal {
+function openJournal(memoryCacheBytes?: number): Journal {
   const dir = mkdtempSync(join(tmpdir(), "openherz-pipeline-"));
   dirs.push(dir);
   const journal = Journal.open({
@@ -42,6 +44,8 @@ function openJournal(): Journal {
     maxAgeS: 86_400,
     commitIntervalMs: 5,
     commitMaxEntries: 100,
+    render: renderStoredFrame,
+    ...(memoryCacheBytes === undefined ? {} : { memoryCacheBytes }),
   });
   journals.push(journal);
   return journal;
@@ -197,6 +201,29 @@ describe("pipeline", () => {
     });
     expect(await metric(t.metrics, "openherz_gateway_frames_accepted_total")).toBe(1);
     expect(await metric(t.metrics, "openherz_gateway_messages_journaled_total")).toBe(4);
+  });
+
+  it("messages read back from the file (rendered from the frame's record) are the messages journaled", async () => {
+    for (const grouping of ["uplink", "observation"] as const) {
+      const [cached, stored] = [openJournal(), openJournal(0)].map((journal) => {
+        const t = setup({ journal, grouping });
+        return { ...t, journal };
+      });
+      for (const t of [cached!, stored!]) {
+        await t.pipeline.handleFrame(frame(42));
+        await t.pipeline.handleFrame(frame(42, { source: "b827ebfffe000001" })); // a second reception
+        await t.pipeline.handleFrame(frame(43, { gps: NOW - 1500 }));
+        await t.pipeline.handleFrame(frame(44, { payload: Uint8Array.of(0xff, 0x00) })); // malformed payload
+        await t.pipeline.handleFrame(frame(7, { devAddr: ADDR_2, fport: 2, payload: climatePayload(30) }));
+      }
+      const taken = (j: Journal) =>
+        j
+          .take(10_000, 10_000)
+          .map(({ id, topic, payload, retain, qos }) => [id, topic, payload, retain, qos]);
+      const fromMemory = taken(cached!.journal);
+      expect(fromMemory.length).toBeGreaterThan(10);
+      expect(taken(stored!.journal)).toEqual(fromMemory);
+    }
   });
 
   it('with grouping "observation": one message per observation, the same observations', async () => {

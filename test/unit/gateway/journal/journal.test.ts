@@ -3,7 +3,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it, vi } from "vitest";
-import { Journal, JournalCorruptError } from "../../../../gateway/journal/journal.ts";
+import {
+  Journal,
+  JournalCorruptError,
+  type JournalEntry,
+  type OutgoingMessage,
+} from "../../../../gateway/journal/journal.ts";
 import { JournalLockedError } from "../../../../gateway/journal/lock.ts";
 import { SCHEMA_VERSION } from "../../../../gateway/journal/schema.ts";
 import { type JournalFactory, journalContract } from "./journal-contract.ts";
@@ -54,6 +59,25 @@ for (const [label, memoryCacheBytes] of [
     open: (opts) => Journal.open({ ...opts, memoryCacheBytes }),
   });
 }
+
+// The contract again with every entry stored as a record (empty payloads in the file) and rendered back on
+// every take(): storing records must be invisible to the journal's users, crashes and bounds included.
+journalContract("SQLite journal, entries stored as records, no memory cache", {
+  ...onRealFile,
+  open: (opts) => {
+    const j = Journal.open({ ...opts, memoryCacheBytes: 0, render: (record) => JSON.parse(record) });
+    return {
+      lastFcnt: (devEui) => j.lastFcnt(devEui),
+      append: (entry: JournalEntry) => j.append({ ...entry, record: JSON.stringify(entry.messages) }),
+      take: (limit, perGroup) => j.take(limit, perGroup),
+      ack: (seqs) => j.ack(seqs),
+      release: (seqs) => j.release(seqs),
+      depth: () => j.depth(),
+      stats: () => j.stats(),
+      close: () => j.close(),
+    };
+  },
+});
 
 describe("SQLite journal file", () => {
   const options = (path: string) => ({
@@ -184,5 +208,93 @@ describe("SQLite journal file", () => {
       step.mockRestore();
       await j.close();
     }
+  });
+
+  describe("entries stored as a record", () => {
+    const messages: OutgoingMessage[] = [
+      {
+        id: "a1-t",
+        topic: "t/A/temperature",
+        payload: '{"result":21.5}',
+        retain: false,
+        qos: 1,
+        deviceKey: "A",
+      },
+      { id: "a1-radio", topic: "t/A/radio", payload: '{"rssi":-97}', retain: false, qos: 0, deviceKey: "A" },
+    ];
+    /** The test's record: which messages, by index into `messages`. */
+    const render = (record: string) => (JSON.parse(record) as number[]).map((i) => messages[i]!);
+    const stored = (path: string) =>
+      withConnection(path, (db) => db.prepare("SELECT id, payload, record FROM messages ORDER BY seq").all());
+
+    it("keeps the record in the file instead of the payloads and renders the messages after a restart", async () => {
+      const path = join(dir, `journal-${++files}.db`);
+      const first = Journal.open({ ...options(path), render });
+      await first.append({ devEui: "A", fcnt32: 1, messages, record: "[0,1]" });
+      expect(first.take(10, 10).map((m) => m.payload)).toEqual(messages.map((m) => m.payload)); // from memory
+      await first.close();
+      expect(stored(path)).toEqual([
+        { id: "a1-t", payload: "", record: "[0,1]" },
+        { id: "a1-radio", payload: "", record: "[0,1]" },
+      ]);
+      const second = Journal.open({ ...options(path), render });
+      const taken = second.take(10, 10);
+      expect(taken.map(({ seq: _s, createdAtMs: _c, ...m }) => m)).toEqual(messages);
+      second.ack(taken.map((m) => m.seq));
+      await second.close();
+      expect(stored(path)).toEqual([]);
+    });
+
+    it("drops and counts a stored message its record no longer renders, and deletes its row", async () => {
+      const path = join(dir, `journal-${++files}.db`);
+      const first = Journal.open({ ...options(path), render });
+      await first.append({ devEui: "A", fcnt32: 1, messages, record: "[0,1]" });
+      await first.close();
+      // An upgrade that renders the frame without its radio message, and one whose renderer throws.
+      const told: string[] = [];
+      const second = Journal.open({
+        ...options(path),
+        render: () => [messages[0]!],
+        onUnrenderable: (id, detail) => told.push(`${id}: ${detail}`),
+      });
+      expect(second.take(10, 10).map((m) => m.id)).toEqual(["a1-t"]);
+      expect(told).toEqual(["a1-radio: its record renders no message with this id"]);
+      expect(second.stats()).toMatchObject({ droppedUnrenderable: 1, messages: 1 });
+      await second.close();
+      const third = Journal.open({
+        ...options(path),
+        render: () => {
+          throw new Error("unknown record version");
+        },
+      });
+      expect(third.take(10, 10)).toEqual([]);
+      expect(third.stats()).toMatchObject({ droppedUnrenderable: 1, messages: 0 });
+      await third.close();
+      expect(stored(path)).toEqual([]);
+    });
+
+    it("refuses an entry with a record when the journal has no render", async () => {
+      const j = Journal.open(options(join(dir, `journal-${++files}.db`)));
+      await expect(j.append({ devEui: "A", messages, record: "[0,1]" })).rejects.toThrow(/render/);
+      await j.close();
+    });
+
+    it("migrates a version 1 file: its messages keep their payloads", async () => {
+      const path = join(dir, `journal-${++files}.db`);
+      withConnection(path, (db) => {
+        db.exec(`CREATE TABLE messages (seq INTEGER PRIMARY KEY, id TEXT NOT NULL, topic TEXT NOT NULL,
+          payload TEXT NOT NULL, retain INTEGER NOT NULL, qos INTEGER NOT NULL, device_key TEXT NOT NULL,
+          created_at_ms INTEGER NOT NULL, bytes INTEGER NOT NULL);
+          CREATE TABLE fcnt (dev_eui TEXT PRIMARY KEY, fcnt32 INTEGER NOT NULL, updated_at_ms INTEGER NOT NULL) WITHOUT ROWID;
+          INSERT INTO messages VALUES (1, 'old', 't/A', '{"v":1}', 0, 1, 'A', ${Date.now()}, 12);
+          INSERT INTO fcnt VALUES ('A', 41, ${Date.now()});`);
+        db.pragma("user_version = 1");
+      });
+      const j = Journal.open({ ...options(path), render });
+      expect(j.lastFcnt("A")).toBe(41);
+      expect(j.take(10, 10)).toMatchObject([{ id: "old", payload: '{"v":1}', deviceKey: "A" }]);
+      await j.close();
+      expect(withConnection(path, (db) => db.pragma("user_version", { simple: true }))).toBe(SCHEMA_VERSION);
+    });
   });
 });
