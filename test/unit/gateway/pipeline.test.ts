@@ -19,7 +19,7 @@ import { DEFAULT_MIN_VALID_UNIX_S } from "../../../gateway/ops/config.ts";
 import { createGatewayMetrics, type GatewayMetrics } from "../../../gateway/ops/metrics.ts";
 import { createPipeline, type PipelineClock, type PipelineOptions } from "../../../gateway/pipeline.ts";
 import type { RadioFrame } from "../../../gateway/types.ts";
-import { encodeBike, encodeClimate } from "../../../shared/payload/index.ts";
+import { encodeBike, encodeClimate, encodeStatus } from "../../../shared/payload/index.ts";
 import { APP_SKEY, buildUplink, DEV_EUI, NWK_SKEY, testDevice, testRegistry } from "./lorawan/helpers.ts";
 
 const NOW = Date.UTC(2026, 10, 21, 10, 15, 2, 412);
@@ -215,13 +215,26 @@ describe("pipeline", () => {
         await t.pipeline.handleFrame(frame(43, { gps: NOW - 1500 }));
         await t.pipeline.handleFrame(frame(44, { payload: Uint8Array.of(0xff, 0x00) })); // malformed payload
         await t.pipeline.handleFrame(frame(7, { devAddr: ADDR_2, fport: 2, payload: climatePayload(30) }));
+        const bins = [
+          { ab: 3, ba: 1 },
+          { ab: 0, ba: 7 },
+        ];
+        await t.pipeline.handleFrame(
+          frame(45, { fport: 2, payload: encodeBike({ binS: 900, ageS: 2, bins }) }),
+        );
+        const status = { fwVersion: 0x010203, uptimeS: 86_400, resetCause: 1, batteryMv: 3610, flags: 0 };
+        const more = { cfgId: 2, cfgResult: 0, dropped: 0, noisePulses: 4 };
+        await t.pipeline.handleFrame(frame(46, { fport: 3, payload: encodeStatus({ ...status, ...more }) }));
       }
       const taken = (j: Journal) =>
         j
           .take(10_000, 10_000)
           .map(({ id, topic, payload, retain, qos }) => [id, topic, payload, retain, qos]);
       const fromMemory = taken(cached!.journal);
-      expect(fromMemory.length).toBeGreaterThan(10);
+      // Climate, bike and status observations, radio metadata of both receptions.
+      expect(fromMemory.map((m) => String(m[1]).split("/").slice(-1)[0])).toEqual(
+        expect.arrayContaining(["air_temperature", "bicycles_ab", "battery_voltage"]),
+      );
       expect(taken(stored!.journal)).toEqual(fromMemory);
     }
   });
