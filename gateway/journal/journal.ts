@@ -100,6 +100,9 @@ interface PendingAppend {
   reject: (err: Error) => void;
 }
 
+/** A record's messages, or why it gave none. */
+type Rendered = OutgoingMessage[] | string;
+
 interface MessageRow {
   seq: number;
   id: string;
@@ -277,7 +280,7 @@ export class Journal {
       if (hit === undefined) uncached.push(seq);
       else out.push(hit.message);
     }
-    const rendered = new Map<string, OutgoingMessage[] | undefined>();
+    const rendered = new Map<string, Rendered>();
     for (const [first, last] of seqRuns(uncached)) {
       const rows = this.stmt.selectRange.all(first, last);
       let r = 0;
@@ -303,23 +306,21 @@ export class Journal {
    * The payload of a message stored as its entry's record: rendered again (once per record and take), or
    * undefined when the record does not give it back; then the message is dropped and counted.
    */
-  private renderedPayload(
-    row: MessageRow,
-    rendered: Map<string, OutgoingMessage[] | undefined>,
-  ): string | undefined {
+  private renderedPayload(row: MessageRow, rendered: Map<string, Rendered>): string | undefined {
     const record = row.record!;
-    let failure: string | undefined;
-    if (!rendered.has(record)) {
+    let result = rendered.get(record);
+    if (result === undefined) {
       try {
-        rendered.set(record, this.opts.render?.(record));
+        result = this.opts.render?.(record) ?? "no render option";
       } catch (err) {
-        failure = (err as Error).message;
-        rendered.set(record, undefined);
+        result = `render failed: ${(err as Error).message}`;
       }
+      rendered.set(record, result);
     }
-    const payload = rendered.get(record)?.find((m) => m.id === row.id)?.payload;
+    const payload = typeof result === "string" ? undefined : result.find((m) => m.id === row.id)?.payload;
     if (payload === undefined) {
-      this.opts.onUnrenderable?.(row.id, failure ?? "its record renders no message with this id");
+      const why = typeof result === "string" ? result : "its record renders no message with this id";
+      this.opts.onUnrenderable?.(row.id, why);
       // Taken, so in flight: removed from the queue as if delivered, and counted apart.
       this.index.ack([row.seq]);
       this.counters.droppedUnrenderable++;

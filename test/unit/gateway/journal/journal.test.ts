@@ -266,9 +266,11 @@ describe("SQLite journal file", () => {
         render: () => {
           throw new Error("unknown record version");
         },
+        onUnrenderable: (id, detail) => told.push(`${id}: ${detail}`),
       });
       expect(third.take(10, 10)).toEqual([]);
       expect(third.stats()).toMatchObject({ droppedUnrenderable: 1, messages: 0 });
+      expect(told.at(-1)).toBe("a1-t: render failed: unknown record version");
       await third.close();
       expect(stored(path)).toEqual([]);
     });
