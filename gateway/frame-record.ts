@@ -37,7 +37,8 @@ export interface FrameRecord {
 
 /**
  * The frame's messages: its observations (none if the payload does not decode) and the radio metadata.
- * `decoded` saves decoding the payload again when the caller has just done so (undefined: it did not decode).
+ * `decoded` saves decoding the payload again when the caller has just done so (undefined: it did not
+ * decode); null, the default, decodes it here.
  */
 export function renderFrame(
   record: FrameRecord,
