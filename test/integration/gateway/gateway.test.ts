@@ -365,7 +365,10 @@ describe.runIf(ptyTestsAvailable())("gateway end to end (Mosquitto, UDP, pty)", 
     );
     // resultTime is the gateway's own reception time.
     within(parseIso(envelopes[0]!.resultTime), sent, 2000);
-    const radio = t.all.json<{ gpsTime: string }>(`${t.prefix}/v1/operator/uplinks/${EUI_1}`);
+    // The radio metadata leaves after the observations: wait for it too.
+    const uplinks = `${t.prefix}/v1/operator/uplinks/${EUI_1}`;
+    await t.all.waitFor((ms) => ms.some((m) => m.topic === uplinks));
+    const radio = t.all.json<{ gpsTime: string }>(uplinks);
     expect(radio[0]!.gpsTime).toBe(new Date(gps).toISOString());
   });
 
