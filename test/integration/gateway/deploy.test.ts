@@ -3,7 +3,7 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   BUNDLE,
   deployedLaunch,
@@ -12,24 +12,14 @@ import {
   readExecStart,
   readMemoryMaxMb,
 } from "../../support/deploy.ts";
+import { useFileBroker } from "../../support/file-broker.ts";
 import { REPO_ROOT, runSensornet, spawnGateway, writeGatewayFiles } from "../../support/gateway.ts";
-import { startBroker, type TestBroker } from "../../support/mqtt-broker.ts";
 import { DEVICE_1 } from "./helpers.ts";
 
 const DIST = { entry: join(REPO_ROOT, BUNDLE) };
 
-let broker: TestBroker;
-const cleanups: Array<() => unknown> = [];
-
-beforeAll(async () => {
-  broker = await startBroker();
-});
-afterAll(async () => {
-  await broker?.dispose();
-});
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const shared = useFileBroker();
+const { cleanups } = shared;
 
 describe("production bundle", () => {
   it("npm run build (run by npm install and npm ci --omit=dev) writes dist/sensornet.mjs", () => {
@@ -147,7 +137,7 @@ describe("systemd unit", () => {
   });
 
   it("the gateway starts from the bundle with the unit's flags, serves /health and stops cleanly", async () => {
-    const files = await writeGatewayFiles({ brokerUrl: broker.url, devices: [DEVICE_1] });
+    const files = await writeGatewayFiles({ brokerUrl: shared.broker.url, devices: [DEVICE_1] });
     cleanups.push(() => files.dispose());
     const gw = spawnGateway(files.configPath, {}, deployedLaunch());
     cleanups.push(() => gw.stop("SIGKILL"));

@@ -3,14 +3,15 @@
 // pseudo-terminal (an RN2483 played by the test). Asserts what reaches the broker: values, times, ids,
 // topics, what is retained, what never appears on the open-data topics, and when PUSH_ACK is sent.
 import Database from "better-sqlite3";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { type Gateway, startGateway } from "../../../gateway/gateway.ts";
 import { saveRegistry } from "../../../gateway/lorawan/registry-file.ts";
 import { batchId, type ObservationEnvelope } from "../../../gateway/observations/index.ts";
 import { loadConfig } from "../../../gateway/ops/config.ts";
 import { unixToGpsMs } from "../../../gateway/radio/semtech-udp-codec.ts";
+import { useFileBroker } from "../../support/file-broker.ts";
 import { type GatewayFiles, LogCapture, metricValue, writeGatewayFiles } from "../../support/gateway.ts";
-import { type Collector, collect, startBroker, type TestBroker } from "../../support/mqtt-broker.ts";
+import { type Collector, collect } from "../../support/mqtt-broker.ts";
 import { observationsOn } from "../../support/observations.ts";
 import { createPtyPair, ptyTestsAvailable } from "../../support/pty.ts";
 import { FakeModem, rn2483Responder } from "../radio/helpers.ts";
@@ -35,19 +36,9 @@ const EUI_2 = DEVICE_2.devEui;
 const FWD_A = "b827ebfffe123456";
 const FWD_B = "b827ebfffe654321";
 
-let broker: TestBroker;
-const cleanups: Array<() => unknown> = [];
+const shared = useFileBroker();
+const { cleanups } = shared;
 let testNo = 0;
-
-beforeAll(async () => {
-  broker = await startBroker();
-});
-afterAll(async () => {
-  await broker?.dispose();
-});
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
 
 interface Setup {
   gateway: Gateway;
@@ -93,14 +84,14 @@ async function setup(
     ];
   }
   const files = await writeGatewayFiles({
-    brokerUrl: broker.url,
+    brokerUrl: shared.broker.url,
     devices: options.devices ?? [DEVICE_1],
     gatewayId: `gw-${prefix}`,
     topicPrefix: prefix,
     config,
   });
   cleanups.push(() => files.dispose());
-  const all = await collect(broker.url, `${prefix}/#`);
+  const all = await collect(shared.broker.url, `${prefix}/#`);
   cleanups.push(() => all.close());
   const logs = new LogCapture();
   const gateway = await startGateway(loadConfig(files.configPath), {
@@ -259,9 +250,9 @@ describe.runIf(ptyTestsAvailable())("gateway end to end (Mosquitto, UDP, pty)", 
     expect(t.all.messages.some((m) => m.payload.includes("1970-"))).toBe(false);
 
     // Retained: device metadata and gateway status, as a subscriber arriving later sees them.
-    const later = await collect(broker.url, `${prefix}/v1/+/+/+/status`);
+    const later = await collect(shared.broker.url, `${prefix}/v1/+/+/+/status`);
     cleanups.push(() => later.close());
-    const devices = await collect(broker.url, `${prefix}/v1/devices/+`);
+    const devices = await collect(shared.broker.url, `${prefix}/v1/devices/+`);
     cleanups.push(() => devices.close());
     await devices.waitFor((ms) => ms.length === 1);
     await later.waitFor((ms) => ms.length === 2);

@@ -3,7 +3,8 @@
 import { existsSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { useFileBroker } from "../../support/file-broker.ts";
 import {
   metricValue,
   runSensornet,
@@ -11,33 +12,23 @@ import {
   spawnGateway,
   writeGatewayFiles,
 } from "../../support/gateway.ts";
-import { collect, startBroker, type TestBroker } from "../../support/mqtt-broker.ts";
+import { collect } from "../../support/mqtt-broker.ts";
 import { observationsOn } from "../../support/observations.ts";
 import { ALL_KEYS, climateUplink, DEVICE_1, rxpk, VirtualForwarder } from "./helpers.ts";
 
-let broker: TestBroker;
-const cleanups: Array<() => unknown> = [];
-
-beforeAll(async () => {
-  broker = await startBroker();
-});
-afterAll(async () => {
-  await broker?.dispose();
-});
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const shared = useFileBroker();
+const { cleanups } = shared;
 
 describe("sensornet gateway (a real process)", () => {
   it("runs from its config file, forwards frames, serves /metrics and /health, stops cleanly on SIGTERM", async () => {
     const prefix = `proc-${process.pid}`;
     const files = await writeGatewayFiles({
-      brokerUrl: broker.url,
+      brokerUrl: shared.broker.url,
       devices: [DEVICE_1],
       topicPrefix: prefix,
     });
     cleanups.push(() => files.dispose());
-    const observations = await collect(broker.url, `${prefix}/v1/observations/#`);
+    const observations = await collect(shared.broker.url, `${prefix}/v1/observations/#`);
     cleanups.push(() => observations.close());
     const gw = spawnGateway(files.configPath);
     cleanups.push(() => gw.stop("SIGKILL"));
@@ -80,7 +71,7 @@ describe("sensornet gateway (a real process)", () => {
   });
 
   it("fails fast with one clear line and exit status 78 on a config error, 1 when a port or the journal is taken", async () => {
-    const files = await writeGatewayFiles({ brokerUrl: broker.url, devices: [DEVICE_1] });
+    const files = await writeGatewayFiles({ brokerUrl: shared.broker.url, devices: [DEVICE_1] });
     cleanups.push(() => files.dispose());
     const bad = join(files.dir, "bad.json");
     writeFileSync(bad, JSON.stringify({ gatewayId: "x", mqtt: { url: "http://broker" } }));
