@@ -29,8 +29,11 @@ export interface FrameRecord {
   /** The registry's metadata of the device when the frame arrived; with `payload`. */
   device?: DeviceInfo;
   times: ObservationTimes;
-  /** The reception whose radio metadata is published (phyPayload left out: nothing renders from it). */
-  reception: Omit<RadioFrame, "phyPayload">;
+  /**
+   * The reception whose radio metadata is published. Without phyPayload (nothing renders from it) and
+   * receivedAtMs: the metadata shows the resolved reception time, `times.resultTimeMs`.
+   */
+  reception: Omit<RadioFrame, "phyPayload" | "receivedAtMs">;
   topicPrefix: string;
   grouping: ObservationGrouping;
 }
@@ -42,7 +45,7 @@ export interface FrameRecord {
  */
 export function renderFrame(
   record: FrameRecord,
-  topics: TopicScheme = createTopics(record.topicPrefix),
+  topics: TopicScheme = topicsFor(record.topicPrefix),
   decoded: DecodedUplink | undefined | null = null,
 ): OutgoingMessage[] {
   const { devEui, devAddr, fcnt32, fport } = record;
@@ -75,7 +78,7 @@ export function renderStoredFrame(text: string): OutgoingMessage[] {
   if (record?.v !== FRAME_RECORD_VERSION) {
     throw new Error(`frame record version ${String(record?.v)}, this gateway reads ${FRAME_RECORD_VERSION}`);
   }
-  return renderFrame(record, topicsFor(record.topicPrefix));
+  return renderFrame(record);
 }
 
 const EMPTY = new Uint8Array(0);

@@ -191,7 +191,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     frame: RadioFrame,
     times: ObservationTimes,
   ): FrameRecord => {
-    const { receivedAtMs, gpsTimeMs, source, radio } = frame;
+    const { gpsTimeMs, source, radio } = frame;
     return {
       v: FRAME_RECORD_VERSION,
       devEui,
@@ -199,7 +199,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       fcnt32,
       fport,
       times,
-      reception: { receivedAtMs, ...(gpsTimeMs === undefined ? {} : { gpsTimeMs }), source, radio },
+      reception: { ...(gpsTimeMs === undefined ? {} : { gpsTimeMs }), source, radio },
       topicPrefix: topics.prefix,
       grouping,
     };
@@ -448,7 +448,10 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   };
 }
 
-/** The registry fields the envelopes use: a record keeps them, so a later change does not alter its messages. */
+/**
+ * The registry fields the envelopes use, and never the session keys: a record keeps them, so a later
+ * change in the registry does not alter its messages.
+ */
 function deviceInfo(device: DeviceInfo): DeviceInfo {
   const { devEui, name, location, sensors, licence, directionAB, installedAt } = device;
   return { devEui, name, location, sensors, licence, directionAB, installedAt };
