@@ -8,7 +8,6 @@
  * the backlog.
  */
 import type { TestBroker } from "../support/mqtt-broker.ts";
-import { observationsIn } from "../support/observations.ts";
 import { UdpFeeder } from "./gateway-feeder.ts";
 import { type BenchDevice, buildDatagrams } from "./gateway-fleet.ts";
 import {
@@ -20,7 +19,7 @@ import {
   waitUntil,
 } from "./gateway-harness.ts";
 import { type LatencySummary, ObservationWatcher, sendPaced, summarise } from "./gateway-latency.ts";
-import { messagesOfOneFrame } from "./gateway-raw-mqtt.ts";
+import { messagesOfOneFrame, observationsOfFrame } from "./gateway-raw-mqtt.ts";
 import { waitConnected } from "./gateway-throughput.ts";
 
 export interface DrainOptions {
@@ -56,11 +55,7 @@ export async function benchDrain(o: DrainOptions): Promise<DrainResult> {
     await broker.stop();
     await waitUntil(async () => !(await readHealth(gw.httpPort)).connected, "the gateway to notice", 10_000);
 
-    const oneFrame = messagesOfOneFrame(fleet[0]!, 1);
-    // The radio metadata message carries no observation.
-    const obsPerFrame = oneFrame
-      .filter((m) => m.topic.includes("/observations/"))
-      .reduce((n, m) => n + observationsIn(m).length, 0);
+    const obsPerFrame = observationsOfFrame(messagesOfOneFrame(fleet[0]!, 1));
     const frames = Math.ceil(o.backlogObservations / obsPerFrame);
     o.log(`gateway drain: ${frames} frames into the journal with the broker stopped`);
     const feeder = await UdpFeeder.open(gw.udp);

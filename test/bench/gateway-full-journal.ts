@@ -8,7 +8,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type GatewayLaunch, scrapeMetrics } from "../support/gateway.ts";
+import { type GatewayLaunch, metricValue, scrapeMetrics } from "../support/gateway.ts";
 import type { TestBroker } from "../support/mqtt-broker.ts";
 import { UdpFeeder } from "./gateway-feeder.ts";
 import { type BenchDevice, buildDatagrams } from "./gateway-fleet.ts";
@@ -106,8 +106,5 @@ async function memoryOf(gw: BenchGateway): Promise<MemoryPoint> {
 
 async function journalDroppedBySize(httpPort: number): Promise<number> {
   const text = await scrapeMetrics(httpPort);
-  const line = text
-    .split("\n")
-    .find((l) => l.startsWith('openherz_gateway_journal_dropped_total{reason="size"}'));
-  return Number(line?.split(" ").pop() ?? 0);
+  return metricValue(text, 'openherz_gateway_journal_dropped_total{reason="size"}') ?? 0;
 }

@@ -6,9 +6,9 @@
  * each PUBACK. No journal, no decoding.
  */
 import mqtt from "mqtt";
+import { FRAME_RECORD_VERSION, renderFrame } from "../../gateway/frame-record.ts";
 import type { OutgoingMessage } from "../../gateway/journal/journal.ts";
-import { buildObservationMessages, buildRadioMetadataMessage } from "../../gateway/observations/index.ts";
-import { decodeUplink } from "../../shared/payload/index.ts";
+import { DEFAULT_TOPIC_PREFIX, expandObservations } from "../../gateway/observations/index.ts";
 import { type BenchDevice, climatePayload } from "./gateway-fleet.ts";
 import { cpuSecondsOf, median, sleep } from "./gateway-harness.ts";
 
@@ -17,23 +17,29 @@ import { cpuSecondsOf, median, sleep } from "./gateway-harness.ts";
  * benchmark's gateway runs): the temperature, humidity and battery batches, then the radio metadata.
  */
 export function messagesOfOneFrame(device: BenchDevice, fcnt32: number): OutgoingMessage[] {
-  const decoded = decodeUplink(1, climatePayload(0, fcnt32));
   const now = Date.now();
-  const uplink = { devEui: device.input.devEui, fcnt32, fport: 1 };
-  const info = { ...device.input, licence: device.input.licence ?? "CC-BY-4.0" };
-  return [
-    ...buildObservationMessages(uplink, decoded, info, { uplinkTimeMs: now, resultTimeMs: now }),
-    buildRadioMetadataMessage({
-      ...uplink,
-      devAddr: device.input.devAddr,
-      frame: {
-        phyPayload: new Uint8Array(0),
-        receivedAtMs: now,
-        source: { kind: "udp", id: "b827ebfffe0be7c4" },
-        radio: { rssi: -97, snr: 7.5, frequencyMhz: 868.5, dataRate: "SF9BW125", channel: 2, tmst: 1 },
-      },
-    }),
-  ];
+  const { devEui, devAddr, name, location, sensors, licence } = device.input;
+  return renderFrame({
+    v: FRAME_RECORD_VERSION,
+    devEui,
+    devAddr,
+    fcnt32,
+    fport: 1,
+    payload: Buffer.from(climatePayload(0, fcnt32)).toString("hex"),
+    device: { devEui, name, location, sensors: sensors ?? [], licence: licence ?? "CC-BY-4.0" },
+    times: { uplinkTimeMs: now, resultTimeMs: now },
+    reception: {
+      source: { kind: "udp", id: "b827ebfffe0be7c4" },
+      radio: { rssi: -97, snr: 7.5, frequencyMhz: 868.5, dataRate: "SF9BW125", channel: 2, tmst: 1 },
+    },
+    topicPrefix: DEFAULT_TOPIC_PREFIX,
+    grouping: "uplink",
+  });
+}
+
+/** The observations in a frame's messages (the radio metadata carries none). */
+export function observationsOfFrame(messages: readonly OutgoingMessage[]): number {
+  return messages.reduce((n, m) => n + (expandObservations(JSON.parse(m.payload))?.length ?? 0), 0);
 }
 
 export interface RawMqttResult {

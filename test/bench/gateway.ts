@@ -15,7 +15,7 @@ import { benchFullJournal } from "./gateway-full-journal.ts";
 import { BENCH_BROKER_CONFIG, brokerPid, median, startBenchBroker } from "./gateway-harness.ts";
 import { benchLatency } from "./gateway-latency.ts";
 import { benchMemory } from "./gateway-memory.ts";
-import { benchRawMqtt, messagesOfOneFrame } from "./gateway-raw-mqtt.ts";
+import { benchRawMqtt, messagesOfOneFrame, observationsOfFrame } from "./gateway-raw-mqtt.ts";
 import { benchThroughput } from "./gateway-throughput.ts";
 import { type Bench, type BenchSection, formatTable, round } from "./section.ts";
 
@@ -195,7 +195,7 @@ export const benchGateway: Bench = async (ctx) => {
           targets.frames_per_s_deployed,
         ],
         [
-          "  messages per frame (temperature, humidity, battery batches: 25 observations; radio)",
+          `  messages per frame (temperature, humidity, battery batches: ${observationsOfFrame(rawOptions.messages)} observations; radio)`,
           f1(tput.msgsPerFrame),
           "",
           "",
