@@ -280,7 +280,8 @@ export class Journal {
       if (hit === undefined) uncached.push(seq);
       else out.push(hit.message);
     }
-    const rendered = new Map<string, Rendered>();
+    // Records rendered in this take: a frame's messages usually come out together.
+    const rendered = uncached.length === 0 ? undefined : new Map<string, Rendered>();
     for (const [first, last] of seqRuns(uncached)) {
       const rows = this.stmt.selectRange.all(first, last);
       let r = 0;
@@ -291,7 +292,7 @@ export class Journal {
           this.index.ack([seq]);
           continue;
         }
-        const payload = row.record === null ? row.payload : this.renderedPayload(row, rendered);
+        const payload = row.record === null ? row.payload : this.renderedPayload(row, rendered!);
         if (payload === undefined) continue;
         const { id, topic, qos, deviceKey, createdAtMs } = row;
         out.push({ seq, id, topic, payload, retain: row.retain !== 0, qos, deviceKey, createdAtMs });

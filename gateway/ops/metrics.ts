@@ -22,6 +22,13 @@ export interface JournalSnapshot {
   fileBytes?: number;
 }
 
+/** journal_dropped_total's reasons and the journal's counter behind each. */
+const JOURNAL_DROP_COUNTERS = [
+  ["size", "droppedBySize"],
+  ["age", "droppedByAge"],
+  ["unrenderable", "droppedUnrenderable"],
+] as const satisfies ReadonlyArray<readonly [string, keyof JournalSnapshot]>;
+
 export interface GatewayMetricsOptions {
   /** Drop reasons to export as 0 before they first happen (so rate() and alerts work from the start). */
   knownDropReasons?: readonly string[];
@@ -105,7 +112,7 @@ export function createGatewayMetrics(options: GatewayMetricsOptions = {}): Gatew
   buildInfo.set({ version: options.version ?? "unknown" }, 1);
   for (const source of ["udp", "serial"] as const) received.inc({ source }, 0);
   for (const reason of options.knownDropReasons ?? []) dropped.inc({ reason: label(reason) }, 0);
-  for (const reason of ["size", "age", "unrenderable"]) journalDropped.inc({ reason }, 0);
+  for (const [reason] of JOURNAL_DROP_COUNTERS) journalDropped.inc({ reason }, 0);
   for (const c of [accepted, duplicates, fcntGaps, fcntMissed, journaled, published, acked, reconnects])
     c.inc(0);
   connected.set(0);
@@ -134,16 +141,12 @@ export function createGatewayMetrics(options: GatewayMetricsOptions = {}): Gatew
       journalMessages.set(stats.messages);
       journalBytes.set(stats.bytes);
       if (stats.fileBytes !== undefined) journalFileBytes.set(stats.fileBytes);
-      // A reopened journal starts counting from 0 again: then the whole new value is the increase.
-      const bySize = stats.droppedBySize - (lastJournal?.droppedBySize ?? 0);
-      const byAge = stats.droppedByAge - (lastJournal?.droppedByAge ?? 0);
-      journalDropped.inc({ reason: "size" }, bySize >= 0 ? bySize : stats.droppedBySize);
-      journalDropped.inc({ reason: "age" }, byAge >= 0 ? byAge : stats.droppedByAge);
-      const unrenderable = (stats.droppedUnrenderable ?? 0) - (lastJournal?.droppedUnrenderable ?? 0);
-      journalDropped.inc(
-        { reason: "unrenderable" },
-        unrenderable >= 0 ? unrenderable : (stats.droppedUnrenderable ?? 0),
-      );
+      for (const [reason, field] of JOURNAL_DROP_COUNTERS) {
+        const total = stats[field] ?? 0;
+        const increase = total - (lastJournal?.[field] ?? 0);
+        // A reopened journal starts counting from 0 again: then the whole new value is the increase.
+        journalDropped.inc({ reason }, increase >= 0 ? increase : total);
+      }
       lastJournal = { ...stats };
     },
     published: (count = 1) => published.inc(count),
