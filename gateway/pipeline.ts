@@ -146,8 +146,8 @@ interface Work {
   clockValidAtReception: boolean;
   /** The frame's record for its times (its messages render from it); absent for an entry that only persists the FCnt. */
   record?: (times: ObservationTimes) => FrameRecord;
-  /** The payload as decoded on acceptance (undefined: it did not decode); null: decode it when rendering. */
-  decoded?: DecodedUplink | undefined | null;
+  /** The payload as decoded on acceptance (undefined: it did not decode); null: nothing decoded yet. */
+  decoded: DecodedUplink | undefined | null;
 }
 
 interface Held {
@@ -269,7 +269,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     const devEui = drop.devEui;
     if (drop.reason === "lorawan_no_fport" && drop.fcnt32 !== undefined) {
       // MAC commands only: no data, but the counter is consumed (lorawan/README.md, "Who persists").
-      return submit({ devEui, fcnt32: drop.fcnt32, frame, ...reception });
+      return submit({ devEui, fcnt32: drop.fcnt32, frame, ...reception, decoded: null });
     }
     if (drop.reason !== "lorawan_duplicate") return RESOLVED;
     metrics.duplicate();
@@ -284,6 +284,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       fcnt32: undefined,
       frame,
       ...reception,
+      decoded: null,
       record: (times) => recordOf(devEui, devAddr, fcnt32, fport, frame, times),
     });
   };
@@ -360,7 +361,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     if (work.record !== undefined && times !== undefined) {
       try {
         const frameRecord = work.record(times);
-        messages = renderFrame(frameRecord, topics, work.decoded ?? null);
+        messages = renderFrame(frameRecord, topics, work.decoded);
         record = JSON.stringify(frameRecord);
       } catch (err) {
         metrics.frameDropped("observation_build_failed");
