@@ -190,7 +190,7 @@ export function buildObservationMessages(
   const nonEmpty = series.filter((s) => s.samples.length > 0);
   // "observation" grouping sends the batch's observations expanded: one format, two shapes.
   return (options.grouping ?? "uplink") === "uplink"
-    ? nonEmpty.map((s) => message(ctx, s.name, batchOf(ctx, s)))
+    ? nonEmpty.map((s) => batchMessage(ctx, s))
     : nonEmpty.flatMap((s) => envelopesOf(batchOf(ctx, s)).map((e) => message(ctx, s.name, e)));
 }
 
@@ -314,6 +314,61 @@ function message(
     qos: 1,
     deviceKey: ctx.devEui,
   };
+}
+
+/**
+ * The message of a batch, its JSON written directly: exactly JSON.stringify(batchOf(ctx, series)), at a
+ * third of the time and garbage (stringify was the largest single cost per frame in the gateway's profile).
+ * Ids and times are plain ASCII by construction; every other string goes through JSON.stringify.
+ */
+function batchMessage(ctx: Context, series: Series): OutgoingMessage {
+  const { name, samples } = series;
+  if (!PLAIN_DEV_EUI.test(ctx.devEui)) return message(ctx, name, batchOf(ctx, series));
+  const spec = DATASTREAMS[name];
+  const id = batchId(ctx.devEui, ctx.uplink.fcnt32, name);
+  const datastream = `{"@iot.id":"${datastreamId(ctx.devEui, name)}","name":${JSON.stringify(`${ctx.device.name} ${spec.label}`)},"observedProperty":${staticJson(spec.observedProperty)}}`;
+  // Joined, not concatenated: join gives one flat string, += a tree of a hundred pieces that the garbage
+  // collector would trace and promote for as long as the message waits in the journal's cache.
+  const parts = [
+    `{"@iot.id":"${id}","unitOfMeasurement":${staticJson(spec.unitOfMeasurement)},"Datastream":${datastream}`,
+    `,"FeatureOfInterest":${JSON.stringify(ctx.foi)},"parameters":${JSON.stringify(sharedParameters(ctx, series))}`,
+    `,"Observations":[`,
+  ];
+  const tail = `","resultTime":"${ctx.resultTime}","result":`;
+  for (let i = 0; i < samples.length; i++) {
+    const { index, phenomenonTime, value } = samples[i]!;
+    parts.push(
+      `${i === 0 ? "" : ","}{"@iot.id":"${id}-${index}","phenomenonTime":"${phenomenonTime}${tail}${jsonNumber(roundTo(value, spec.decimals))},"parameters":{"sampleIndex":${index}}}`,
+    );
+  }
+  parts.push("]}");
+  return {
+    id,
+    topic: topicOf(ctx, name),
+    payload: parts.join(""),
+    retain: false,
+    qos: 1,
+    deviceKey: ctx.devEui,
+  };
+}
+
+/** A DevEUI that needs no escaping in JSON (the registry only accepts these). */
+const PLAIN_DEV_EUI = /^[0-9A-F]{16}$/;
+
+/** JSON of the datastream specs' constant parts, once per object. */
+const staticJsonCache = new WeakMap<object, string>();
+function staticJson(value: object): string {
+  let json = staticJsonCache.get(value);
+  if (json === undefined) {
+    json = JSON.stringify(value);
+    staticJsonCache.set(value, json);
+  }
+  return json;
+}
+
+/** As JSON.stringify writes a number. */
+function jsonNumber(value: number): string {
+  return Number.isFinite(value) ? String(value) : "null";
 }
 
 /** `<DevEUI>-<FCnt32 as 8 hex>-<datastream>`: the id of one uplink's batch of one datastream. */

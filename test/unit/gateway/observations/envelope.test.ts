@@ -580,12 +580,25 @@ describe("expandObservations", () => {
     directionAB: fc.option(fc.constantFrom("northbound", "towards the station"), { nil: undefined }),
     heightM: fc.option(fc.double({ min: -10, max: 300, noNaN: true }), { nil: undefined }),
     description: fc.option(fc.string({ maxLength: 20 }), { nil: undefined }),
+    // Names and licences with quotes, backslashes, control and non-ASCII characters need escaping.
+    name: fc.option(fc.string({ maxLength: 20, unit: "binary" }), { nil: undefined }),
+    licence: fc.option(fc.constantFrom('CC-BY "4.0"', "ODbL\\1.0", "Datenlizenz Deutschland – 2.0"), {
+      nil: undefined,
+    }),
   });
 
-  function deviceWith(d: { directionAB?: string; heightM?: number; description?: string }): DeviceInfo {
+  function deviceWith(d: {
+    directionAB?: string;
+    heightM?: number;
+    description?: string;
+    name?: string;
+    licence?: string;
+  }): DeviceInfo {
     const { directionAB: _d, ...base } = DEVICE;
     return {
       ...base,
+      ...(d.name === undefined ? {} : { name: d.name }),
+      ...(d.licence === undefined ? {} : { licence: d.licence }),
       location: {
         lat: 52.37,
         lon: 9.73,
@@ -621,6 +634,25 @@ describe("expandObservations", () => {
           // Each batch goes where its observations would go, with the same delivery properties.
           for (const m of batches) {
             const batch = parseBatch(m.payload);
+            // The batch's JSON (written directly, not by JSON.stringify) is byte for byte what stringify
+            // gives for the documented batch assembled from the single envelopes.
+            const [first, ...rest] = published.filter((e) => e["@iot.id"].startsWith(`${m.id}-`));
+            const { sampleIndex: _index, ...shared } = first!.parameters;
+            const documented = {
+              "@iot.id": m.id,
+              unitOfMeasurement: first!.unitOfMeasurement,
+              Datastream: first!.Datastream,
+              FeatureOfInterest: first!.FeatureOfInterest,
+              parameters: shared,
+              Observations: [first!, ...rest].map((e) => ({
+                "@iot.id": e["@iot.id"],
+                phenomenonTime: e.phenomenonTime,
+                resultTime: e.resultTime,
+                result: e.result,
+                parameters: { sampleIndex: e.parameters.sampleIndex },
+              })),
+            };
+            expect(m.payload).toBe(JSON.stringify(documented));
             expect(m.id).toBe(batchId(uplink.devEui, fcnt32, batch.Datastream["@iot.id"].split(":")[1]!));
             for (const o of batch.Observations) {
               const single = singles.find((s) => s.id === o["@iot.id"])!;
