@@ -8,6 +8,7 @@
  * (bin/sensornet.js through tsx, no flags), whose V8 heap grows with the machine's memory.
  */
 
+import { spawn } from "node:child_process";
 import type { GatewayLaunch } from "../support/gateway.ts";
 import { UdpFeeder } from "./gateway-feeder.ts";
 import { type BenchDevice, buildDatagrams } from "./gateway-fleet.ts";
@@ -51,16 +52,8 @@ export async function benchMemory(o: MemoryOptions): Promise<MemoryResult> {
   try {
     await waitConnected(gw.httpPort);
     o.log(`gateway memory, ${o.label}: a frame from each of ${o.fleet.length} devices`);
-    const datagrams = buildDatagrams(o.fleet, { frames: o.fleet.length, perDatagram: 8 });
-    const feeder = await UdpFeeder.open(gw.udp);
-    const health = new HealthPoller(gw.httpPort);
-    try {
-      await feeder.closedLoop({ datagrams, window: 16, paused: () => health.depth > 20_000 });
-      await feeder.settle();
-    } finally {
-      await health.stop();
-      await feeder.close();
-    }
+    // With no devices there is nothing to send: the figure is what the gateway costs before any device.
+    if (o.fleet.length > 0) await sendAFrameFromEach(o.fleet, gw.udp, gw.httpPort);
     await waitUntil(async () => (await readHealth(gw.httpPort)).depth === 0, "an empty journal", 60_000);
     const samplesMb: number[] = [];
     for (let t = 0; t < o.settleMs; t += 1000) {
@@ -80,4 +73,45 @@ export async function benchMemory(o: MemoryOptions): Promise<MemoryResult> {
   } finally {
     await gw.dispose();
   }
+}
+
+async function sendAFrameFromEach(
+  fleet: readonly BenchDevice[],
+  udp: { address: string; port: number },
+  httpPort: number,
+): Promise<void> {
+  const datagrams = buildDatagrams(fleet, { frames: fleet.length, perDatagram: 8 });
+  const feeder = await UdpFeeder.open(udp);
+  const health = new HealthPoller(httpPort);
+  try {
+    await feeder.closedLoop({ datagrams, window: 16, paused: () => health.depth > 20_000 });
+    await feeder.settle();
+  } finally {
+    await health.stop();
+    await feeder.close();
+  }
+}
+
+/**
+ * VmRSS of a bare node process (the same node flags, a timer and nothing else) after `settleMs`: the part of
+ * the gateway's RSS that no code of this project can lower.
+ */
+export async function bareNodeRssMb(nodeArgs: readonly string[], settleMs: number): Promise<ProcSampleMb> {
+  const child = spawn(process.execPath, [...nodeArgs, "-e", "setInterval(() => {}, 1000)"], {
+    stdio: "ignore",
+  });
+  try {
+    if (child.pid === undefined) throw new Error("could not start a bare node process");
+    await sleep(settleMs);
+    const { rssMb, rssAnonMb, rssFileMb } = procSample(child.pid);
+    return { rssMb, rssAnonMb, rssFileMb };
+  } finally {
+    child.kill("SIGKILL");
+  }
+}
+
+export interface ProcSampleMb {
+  rssMb: number;
+  rssAnonMb: number;
+  rssFileMb: number;
 }

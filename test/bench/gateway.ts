@@ -14,7 +14,7 @@ import { climatePayloadBytes, createFleet, verifyFleetBuilder } from "./gateway-
 import { benchFullJournal } from "./gateway-full-journal.ts";
 import { BENCH_BROKER_CONFIG, brokerPid, median, startBenchBroker } from "./gateway-harness.ts";
 import { benchLatency } from "./gateway-latency.ts";
-import { benchMemory } from "./gateway-memory.ts";
+import { bareNodeRssMb, benchMemory } from "./gateway-memory.ts";
 import { benchRawMqtt, messagesOfOneFrame, observationsOfFrame } from "./gateway-raw-mqtt.ts";
 import { benchThroughput } from "./gateway-throughput.ts";
 import { type Bench, type BenchSection, formatTable, round } from "./section.ts";
@@ -97,6 +97,12 @@ export const benchGateway: Bench = async (ctx) => {
     const memoryOptions = { brokerUrl: broker.url, fleet, settleMs: 20_000, log: ctx.log };
     const memory = await benchMemory({ ...memoryOptions, launch: deployed, label: "as deployed" });
     const devEntry = await benchMemory({ ...memoryOptions, label: "developer entry (tsx, no flags)" });
+    // What 10,000 devices cost is the difference to the same gateway without any; the bare node process,
+    // measured alongside, is the part of both that no code of this project can lower.
+    const [noDevices, bareNode] = await Promise.all([
+      benchMemory({ ...memoryOptions, fleet: [], launch: deployed, label: "as deployed" }),
+      bareNodeRssMb(deployed.nodeArgs, memoryOptions.settleMs),
+    ]);
     const drain = await benchDrain({
       broker,
       fleet,
@@ -136,6 +142,13 @@ export const benchGateway: Bench = async (ctx) => {
       "gateway.rss_file_mb_10k_devices": round(memory.rssFileMb, 1),
       "gateway.heap_used_mb_10k_devices": round(memory.heapUsedMb, 1),
       "gateway.peak_rss_mb_10k_devices": round(memory.peakRssMb, 1),
+      "gateway.rss_mb_0_devices": round(noDevices.rssMb, 1),
+      "gateway.rss_anon_mb_0_devices": round(noDevices.rssAnonMb, 1),
+      "gateway.rss_file_mb_0_devices": round(noDevices.rssFileMb, 1),
+      "gateway.heap_used_mb_0_devices": round(noDevices.heapUsedMb, 1),
+      "gateway.rss_mb_per_1k_devices": round((memory.rssMb - noDevices.rssMb) / (FLEET_SIZE / 1000), 2),
+      "gateway.rss_mb_bare_node": round(bareNode.rssMb, 1),
+      "gateway.rss_file_mb_bare_node": round(bareNode.rssFileMb, 1),
       "gateway.rss_mb_10k_devices_dev_entry": round(devEntry.rssMb, 1),
       "gateway.rss_anon_mb_10k_devices_dev_entry": round(devEntry.rssAnonMb, 1),
       "gateway.rss_file_mb_10k_devices_dev_entry": round(devEntry.rssFileMb, 1),
@@ -224,6 +237,24 @@ export const benchGateway: Bench = async (ctx) => {
         [
           "  anonymous / file pages (node binary) / V8 heap used (MB)",
           `${f1(memory.rssAnonMb)} / ${f1(memory.rssFileMb)} / ${f1(memory.heapUsedMb)}`,
+          "",
+          "",
+        ],
+        [
+          "  the same gateway with no devices / a bare node process, same flags (MB)",
+          `${f1(noDevices.rssMb)} / ${f1(bareNode.rssMb)}`,
+          "",
+          "",
+        ],
+        [
+          "    their file pages (MB): the node binary and shared libraries",
+          `${f1(noDevices.rssFileMb)} / ${f1(bareNode.rssFileMb)}`,
+          "",
+          "",
+        ],
+        [
+          "  10,000 devices cost (MB); left for them under the target",
+          `${f1(memory.rssMb - noDevices.rssMb)}; ${f1(TARGET_RSS_MB - noDevices.rssMb)}`,
           "",
           "",
         ],
