@@ -317,8 +317,9 @@ function message(
 }
 
 /**
- * The message of a batch, its JSON written directly: exactly JSON.stringify(batchOf(ctx, series)), at a
- * third of the time and garbage (stringify was the largest single cost per frame in the gateway's profile).
+ * The message of a batch, its JSON written directly: exactly JSON.stringify(batchOf(ctx, series)), without
+ * building the object first (stringify was the largest single cost per frame in the gateway's profile; the
+ * envelopes of a climate frame went from 26 to 15 µs).
  * Ids and times are plain ASCII by construction; every other string goes through JSON.stringify.
  */
 function batchMessage(ctx: Context, series: Series): OutgoingMessage {
