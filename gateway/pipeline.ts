@@ -191,7 +191,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     frame: RadioFrame,
     times: ObservationTimes,
   ): FrameRecord => {
-    const { gpsTimeMs, source, radio } = frame;
+    const { source, radio } = frame;
     return {
       v: FRAME_RECORD_VERSION,
       devEui,
@@ -199,7 +199,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       fcnt32,
       fport,
       times,
-      reception: { ...(gpsTimeMs === undefined ? {} : { gpsTimeMs }), source, radio },
+      reception: { ...gpsOf(frame), source, radio },
       topicPrefix: topics.prefix,
       grouping,
     };
