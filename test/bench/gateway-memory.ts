@@ -14,6 +14,7 @@ import { UdpFeeder } from "./gateway-feeder.ts";
 import { type BenchDevice, buildDatagrams } from "./gateway-fleet.ts";
 import {
   HealthPoller,
+  type ProcSample,
   procSample,
   readCounters,
   readHealth,
@@ -93,25 +94,22 @@ async function sendAFrameFromEach(
 }
 
 /**
- * VmRSS of a bare node process (the same node flags, a timer and nothing else) after `settleMs`: the part of
- * the gateway's RSS that no code of this project can lower.
+ * VmRSS of a bare node process (the launch's node flags and environment, a timer and nothing else) after
+ * `settleMs`: the part of the gateway's RSS that no code of this project can lower.
  */
-export async function bareNodeRssMb(nodeArgs: readonly string[], settleMs: number): Promise<ProcSampleMb> {
-  const child = spawn(process.execPath, [...nodeArgs, "-e", "setInterval(() => {}, 1000)"], {
+export async function bareNodeRss(
+  launch: { nodeArgs: readonly string[]; env: NodeJS.ProcessEnv },
+  settleMs: number,
+): Promise<ProcSample> {
+  const child = spawn(process.execPath, [...launch.nodeArgs, "-e", "setInterval(() => {}, 1000)"], {
+    env: { ...process.env, ...launch.env },
     stdio: "ignore",
   });
   try {
     if (child.pid === undefined) throw new Error("could not start a bare node process");
     await sleep(settleMs);
-    const { rssMb, rssAnonMb, rssFileMb } = procSample(child.pid);
-    return { rssMb, rssAnonMb, rssFileMb };
+    return procSample(child.pid);
   } finally {
     child.kill("SIGKILL");
   }
-}
-
-export interface ProcSampleMb {
-  rssMb: number;
-  rssAnonMb: number;
-  rssFileMb: number;
 }

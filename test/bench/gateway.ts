@@ -14,7 +14,7 @@ import { climatePayloadBytes, createFleet, verifyFleetBuilder } from "./gateway-
 import { benchFullJournal } from "./gateway-full-journal.ts";
 import { BENCH_BROKER_CONFIG, brokerPid, median, startBenchBroker } from "./gateway-harness.ts";
 import { benchLatency } from "./gateway-latency.ts";
-import { bareNodeRssMb, benchMemory } from "./gateway-memory.ts";
+import { bareNodeRss, benchMemory } from "./gateway-memory.ts";
 import { benchRawMqtt, messagesOfOneFrame, observationsOfFrame } from "./gateway-raw-mqtt.ts";
 import { benchThroughput } from "./gateway-throughput.ts";
 import { type Bench, type BenchSection, formatTable, round } from "./section.ts";
@@ -101,7 +101,7 @@ export const benchGateway: Bench = async (ctx) => {
     // measured alongside, is the part of both that no code of this project can lower.
     const [noDevices, bareNode] = await Promise.all([
       benchMemory({ ...memoryOptions, fleet: [], launch: deployed, label: "as deployed" }),
-      bareNodeRssMb(deployed.nodeArgs, memoryOptions.settleMs),
+      bareNodeRss(deployed, memoryOptions.settleMs),
     ]);
     const drain = await benchDrain({
       broker,
@@ -241,7 +241,7 @@ export const benchGateway: Bench = async (ctx) => {
           "",
         ],
         [
-          "  the same gateway with no devices / a bare node process, same flags (MB)",
+          "  the same gateway with no devices / a bare node process, same flags and environment (MB)",
           `${f1(noDevices.rssMb)} / ${f1(bareNode.rssMb)}`,
           "",
           "",
